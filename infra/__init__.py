@@ -1,0 +1,1 @@
+"""CDK constructs for the Connect User Profile Manager, one per capability."""

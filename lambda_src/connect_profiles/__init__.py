@@ -1,0 +1,1 @@
+"""Connect User Profile Manager: bulk-apply Amazon Connect routing proficiencies from CSV files."""

@@ -1,0 +1,92 @@
+"""The engine's vocabulary: rows as read, changes as validated, outcomes as reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+# The input format, in this order; rollback.csv, retry.csv, backup.csv and exports use it too.
+INPUT_COLUMNS = ("identifier", "identifier_type", "action", "attribute", "value", "level")
+REPORT_COLUMNS = (
+    "line",
+    "identifier",
+    "identifier_type",
+    "action",
+    "attribute",
+    "value",
+    "level",
+    "user_id",
+    "status",
+    "message",
+)
+MIN_LEVEL = 1
+MAX_LEVEL = 5
+
+
+class Action(StrEnum):
+    ADD = "add"
+    UPDATE = "update"
+    REMOVE = "remove"
+
+
+class IdentifierType(StrEnum):
+    USERNAME = "username"
+    USER_ID = "user_id"
+
+
+class Status(StrEnum):
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PLANNED = "planned"
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One data row as read: cells trimmed, `line` the spreadsheet row number (header = 1)."""
+
+    line: int
+    identifier: str
+    identifier_type: str
+    action: str
+    attribute: str
+    value: str
+    level: str
+
+    def cells(self) -> tuple[str, str, str, str, str, str]:
+        return (self.identifier, self.identifier_type, self.action, self.attribute, self.value, self.level)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A row that passed the offline checks. `level` is None for remove."""
+
+    row: CsvRow
+    identifier_type: IdentifierType
+    action: Action
+    level: int | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.row.attribute, self.row.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Proficiency:
+    attribute: str
+    value: str
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """What happened to one data row; one line of report.csv."""
+
+    row: CsvRow
+    status: Status
+    message: str
+    user_id: str = ""
+
+
+class FileRejected(Exception):
+    """A file-level problem: nothing in the file is applied. The message says what to fix."""

@@ -1,0 +1,118 @@
+"""Seed files: a JSON document describing one Connect instance, and a generator of large ones.
+
+```json
+{
+  "instance_id": "11111111-2222-4333-8444-555555555555",
+  "region": "us-east-1",
+  "predefined_attributes": [{"name": "language", "values": ["English", "Spanish"]}],
+  "users": [
+    {"id": "optional-uuid", "username": "jdoe", "first_name": "Jane", "last_name": "Doe",
+     "proficiencies": [{"attribute": "language", "value": "English", "level": 4}]}
+  ]
+}
+```
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+from connect_emulator.instance import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Behaviour, Instance
+
+SAMPLE_SEED = Path(__file__).resolve().parents[1] / "seeds" / "sample-instance.json"
+
+
+class SeedError(ValueError):
+    """The seed document is malformed or inconsistent."""
+
+
+def load_seed(path: Path | str, *, behaviour: Behaviour | None = None) -> Instance:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise SeedError(f"Cannot read seed file {path}: {error}") from error
+    return instance_from_seed(document, behaviour=behaviour)
+
+
+def instance_from_seed(document: dict[str, Any], *, behaviour: Behaviour | None = None) -> Instance:
+    try:
+        instance = Instance(
+            document["instance_id"],
+            region=document.get("region", DEFAULT_REGION),
+            account_id=document.get("account_id", DEFAULT_ACCOUNT_ID),
+            behaviour=behaviour,
+        )
+        for attribute in document.get("predefined_attributes", []):
+            instance.add_attribute(attribute["name"], attribute["values"])
+        for entry in document.get("users", []):
+            user = instance.add_user(
+                entry["username"],
+                user_id=entry.get("id"),
+                first_name=entry.get("first_name", ""),
+                last_name=entry.get("last_name", ""),
+            )
+            for proficiency in entry.get("proficiencies", []):
+                instance.set_proficiency(
+                    user.id, proficiency["attribute"], proficiency["value"], proficiency["level"]
+                )
+    except KeyError as error:
+        raise SeedError(f"Seed document is missing {error}") from error
+    except Exception as error:
+        raise SeedError(f"Seed document is inconsistent: {error}") from error
+    return instance
+
+
+SAMPLE_ATTRIBUTES: dict[str, list[str]] = {
+    "language": ["English", "Spanish", "French", "German", "Portuguese", "Japanese"],
+    "product": ["Billing", "Broadband", "Mobile", "TV", "Insurance"],
+    "tier": ["Tier1", "Tier2", "Tier3"],
+    "region": ["NA", "EMEA", "APAC", "LATAM"],
+    "skill": ["Retention", "Technical Support", "Sales", "Complaints"],
+}
+
+_FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Luis",
+          "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tomas", "Uma", "Victor", "Wen", "Yara"]
+_LAST = ["Alvarez", "Brown", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
+         "Khan", "Lopez", "Moreau", "Novak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber"]
+
+
+def generate_seed(
+    *,
+    users: int,
+    seed: int = 7,
+    instance_id: str = "11111111-2222-4333-8444-555555555555",
+    attributes: dict[str, list[str]] | None = None,
+    max_initial: int = 4,
+) -> dict[str, Any]:
+    """A deterministic instance of `users` agents holding 0..`max_initial` proficiencies each."""
+    rng = random.Random(seed)
+    attributes = attributes or SAMPLE_ATTRIBUTES
+    keys = [(name, value) for name, values in attributes.items() for value in values]
+    entries = []
+    taken: set[str] = set()
+    for index in range(users):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        username = f"{first[0].lower()}{last.lower()}"
+        if username in taken:
+            username = f"{username}{index}"
+        taken.add(username)
+        chosen = rng.sample(keys, rng.randint(0, max_initial))
+        entries.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "username": username,
+                "first_name": first,
+                "last_name": last,
+                "proficiencies": [{"attribute": a, "value": v, "level": rng.randint(1, 5)} for a, v in chosen],
+            }
+        )
+    return {
+        "instance_id": instance_id,
+        "region": DEFAULT_REGION,
+        "predefined_attributes": [{"name": name, "values": values} for name, values in attributes.items()],
+        "users": entries,
+    }
