@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 
@@ -14,7 +15,9 @@ from connect_emulator.throttle import Quota
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="connect-emulator", description=__doc__)
-    parser.add_argument("--seed", default=str(SAMPLE_SEED), help="seed JSON file (default: the sample instance)")
+    parser.add_argument(
+        "--seed", default=str(SAMPLE_SEED), help="seed JSON file (default: the sample instance)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("--rate", type=float, default=2.0, help="requests per second per API (default 2)")
@@ -51,10 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  export AWS_ENDPOINT_URL_CONNECT={emulator.endpoint_url}",
         flush=True,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         emulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

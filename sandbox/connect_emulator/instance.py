@@ -146,8 +146,10 @@ class Instance:
                     **self._summary(user),
                     "IdentityInfo": {"FirstName": user.first_name, "LastName": user.last_name},
                     "PhoneConfig": {"PhoneType": "SOFT_PHONE", "AutoAccept": False},
-                    "SecurityProfileIds": user.security_profile_ids or [str(uuid.uuid5(uuid.NAMESPACE_URL, "agent"))],
-                    "RoutingProfileId": user.routing_profile_id or str(uuid.uuid5(uuid.NAMESPACE_URL, "basic")),
+                    "SecurityProfileIds": user.security_profile_ids
+                    or [str(uuid.uuid5(uuid.NAMESPACE_URL, "agent"))],
+                    "RoutingProfileId": user.routing_profile_id
+                    or str(uuid.uuid5(uuid.NAMESPACE_URL, "basic")),
                 }
             }
 
@@ -264,7 +266,9 @@ class Instance:
     def create_predefined_attribute(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             if params["Name"] in self.attributes:
-                raise ConnectError("DuplicateResourceException", f"Attribute {params['Name']} already exists", 409)
+                raise ConnectError(
+                    "DuplicateResourceException", f"Attribute {params['Name']} already exists", 409
+                )
             self.add_attribute(params["Name"], _string_values(params))
             return {}
 

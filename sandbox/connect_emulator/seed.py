@@ -74,10 +74,54 @@ SAMPLE_ATTRIBUTES: dict[str, list[str]] = {
     "skill": ["Retention", "Technical Support", "Sales", "Complaints"],
 }
 
-_FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Luis",
-          "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tomas", "Uma", "Victor", "Wen", "Yara"]
-_LAST = ["Alvarez", "Brown", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
-         "Khan", "Lopez", "Moreau", "Novak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber"]
+_FIRST = [
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Luis",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tomas",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Yara",
+]
+_LAST = [
+    "Alvarez",
+    "Brown",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Patel",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Weber",
+]
 
 
 def generate_seed(
@@ -107,7 +151,9 @@ def generate_seed(
                 "username": username,
                 "first_name": first,
                 "last_name": last,
-                "proficiencies": [{"attribute": a, "value": v, "level": rng.randint(1, 5)} for a, v in chosen],
+                "proficiencies": [
+                    {"attribute": a, "value": v, "level": rng.randint(1, 5)} for a, v in chosen
+                ],
             }
         )
     return {

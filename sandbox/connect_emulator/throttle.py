@@ -15,7 +15,9 @@ class Quota:
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.burst < 1:
-            raise ValueError(f"A quota needs rate > 0 and burst >= 1, got rate={self.rate} burst={self.burst}")
+            raise ValueError(
+                f"A quota needs rate > 0 and burst >= 1, got rate={self.rate} burst={self.burst}"
+            )
 
 
 class TokenBucket:
@@ -52,5 +54,7 @@ class Throttle:
         with self._lock:
             bucket = self._buckets.get(operation)
             if bucket is None:
-                bucket = self._buckets[operation] = TokenBucket(self.per_operation.get(operation, self.default))
+                bucket = self._buckets[operation] = TokenBucket(
+                    self.per_operation.get(operation, self.default)
+                )
         return bucket.try_take()

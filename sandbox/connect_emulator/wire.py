@@ -129,7 +129,7 @@ def _coerce(raw: str, shape: Shape, wire_name: str) -> Any:
     return raw
 
 
-class _StrictValidator(ParamValidator):
+class _StrictValidator(ParamValidator):  # type: ignore[misc]  # botocore is untyped
     """botocore's validator checks types, required and unknown members and minimums; the service
     also enforces maximums and enums, so add those."""
 
@@ -166,7 +166,9 @@ class _StrictValidator(ParamValidator):
     def _check_max(self, value: float, shape: Shape, name: str, what: str) -> None:
         maximum = shape.metadata.get("max")
         if maximum is not None and value > maximum:
-            self.extra.append(f"Invalid {what} for parameter {name}, value: {value}, valid max {what}: {maximum}")
+            self.extra.append(
+                f"Invalid {what} for parameter {name}, value: {value}, valid max {what}: {maximum}"
+            )
 
 
 def validate(params: Mapping[str, Any], shape: Shape | None) -> None:
