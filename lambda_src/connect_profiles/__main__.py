@@ -1,0 +1,7 @@
+"""`python -m connect_profiles` is the `connect-profiles` command."""
+
+import sys
+
+from connect_profiles.cli import main
+
+sys.exit(main())

@@ -1,0 +1,249 @@
+"""`connect-profiles`: the engine from a terminal.
+
+Exit status: 0 no row failed, 1 some row failed, 2 the file was rejected or the command could not
+run (a one-line reason on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from connect_profiles.connect_gateway import (
+    ConnectCallError,
+    ConnectGateway,
+    ConnectUnavailable,
+    connect_client,
+)
+from connect_profiles.csv_output import input_format_csv
+from connect_profiles.engine import EngineSettings, JobResult, check_offline, run_job
+from connect_profiles.model import FileRejected, RowOutcome, Status
+from connect_profiles.outputs import render_files, summarise
+from connect_profiles.pacing import Pacer, Rate
+
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+class CommandError(Exception):
+    """The command cannot run; the message is the one line the person sees."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except FileRejected as error:
+        print(f"connect-profiles: file rejected, nothing applied: {error}", file=sys.stderr)
+    except (CommandError, ConnectUnavailable, ConnectCallError, ValueError) as error:
+        print(f"connect-profiles: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("connect-profiles: interrupted", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connect-profiles", description="Bulk-manage Amazon Connect agents' routing proficiencies."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a file offline; nothing is sent to AWS")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(run=_validate)
+
+    for name, help_text, run in (
+        ("plan", "dry run against the instance: what would change; nothing is changed", _plan),
+        ("apply", "apply a file to the instance", _apply),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("file", type=Path)
+        _connect_options(command)
+        command.add_argument(
+            "--out",
+            type=Path,
+            help="folder for report.csv, rollback.csv, retry.csv and backup.csv "
+            + ("(default: none for plan)" if name == "plan" else "(default: <file>-<UTC time>/)"),
+        )
+        command.set_defaults(run=run)
+
+    export = commands.add_parser("export", help="every user's proficiencies as an input-format CSV")
+    _connect_options(export)
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    export.set_defaults(run=_export)
+    return parser
+
+
+def _connect_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--instance-id",
+        default=os.environ.get("CONNECT_INSTANCE_ID"),
+        required="CONNECT_INSTANCE_ID" not in os.environ,
+        help="the Connect instance id (default: $CONNECT_INSTANCE_ID)",
+    )
+    command.add_argument("--region", help="AWS Region (default: from the AWS configuration)")
+    command.add_argument("--profile", help="AWS named profile")
+    command.add_argument(
+        "--rate", type=float, default=2.0, help="requests per second per Connect API (default 2)"
+    )
+    command.add_argument("--burst", type=int, default=5, help="burst per Connect API (default 5)")
+    command.add_argument(
+        "--max-proficiencies", type=int, default=10, help="the per-agent proficiency quota (default 10)"
+    )
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> int:
+    offline = check_offline(_read(args.file))
+    for warning in offline.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = sorted(offline.settled, key=lambda outcome: outcome.row.line)
+    for outcome in problems:
+        print(f"line {outcome.row.line}: {outcome.status.value}: {outcome.message}")
+    failed = sum(1 for outcome in problems if outcome.status is Status.FAILED)
+    print(
+        f"{args.file.name}: {offline.data_rows} rows; {len(offline.changes)} pass the offline checks, "
+        f"{failed} failed, {len(problems) - failed} skipped "
+        "(users, attributes and values are checked by plan)"
+    )
+    return EXIT_ROWS_FAILED if failed else EXIT_OK
+
+
+def _plan(args: argparse.Namespace) -> int:
+    return _run(args, dry_run=True)
+
+
+def _apply(args: argparse.Namespace) -> int:
+    return _run(args, dry_run=False)
+
+
+def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
+    data = _read(args.file)
+    settings = _settings(args)
+    gateway = _gateway(args, settings)
+    started = time.monotonic()
+    bar = ProgressBar(sys.stderr, "planning" if dry_run else "applying")
+    result = run_job(data, gateway, settings, dry_run=dry_run, progress=bar.update)
+    bar.close()
+    out_dir = args.out or (None if dry_run else _default_out(args.file))
+    location = str(out_dir) if out_dir else "(not written: pass --out DIR)"
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, content in render_files(result).items():
+            (out_dir / name).write_bytes(content)
+    summary = summarise(
+        result,
+        file_name=args.file.name,
+        instance_id=args.instance_id,
+        duration_seconds=time.monotonic() - started,
+        location=location,
+    )
+    print(format_table(result.outcomes))
+    print()
+    print(summary.subject)
+    print(summary.body)
+    return _exit_status(result)
+
+
+def _export(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    gateway = _gateway(args, settings)
+    gateway.count_users()  # unknown instance or credentials: exit 2 before any output
+    users = list(gateway.list_users())
+    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+        held = list(pool.map(lambda user: gateway.list_proficiencies(user.id), users))
+    rows = [
+        (user.username, "username", "add", p.attribute, p.value, str(p.level))
+        for user, proficiencies in sorted(zip(users, held, strict=True), key=lambda pair: pair[0].username)
+        for p in proficiencies
+    ]
+    content = input_format_csv(rows)
+    if args.output:
+        args.output.write_bytes(content)
+        print(f"{len(rows)} proficiencies of {len(users)} users written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(content)
+    return EXIT_OK
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def _settings(args: argparse.Namespace) -> EngineSettings:
+    return EngineSettings(rate=Rate(args.rate, args.burst), max_proficiencies=args.max_proficiencies)
+
+
+def _gateway(args: argparse.Namespace, settings: EngineSettings) -> ConnectGateway:
+    client = connect_client(region=args.region, profile=args.profile, pool_size=settings.workers * 2)
+    return ConnectGateway(client, args.instance_id, Pacer(settings.rate, settings.per_api))
+
+
+def _default_out(file: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path(f"{file.stem}-{stamp}")
+
+
+def _exit_status(result: JobResult) -> int:
+    return EXIT_ROWS_FAILED if result.failed else EXIT_OK
+
+
+def format_table(outcomes: Sequence[RowOutcome], *, width: int = 60) -> str:
+    """The report as an aligned text table for a terminal."""
+    header = ("line", "identifier", "action", "attribute", "value", "level", "status", "message")
+    rows = [
+        (
+            str(o.row.line),
+            o.row.identifier,
+            o.row.action,
+            o.row.attribute,
+            o.row.value,
+            o.row.level,
+            o.status.value,
+            o.message,
+        )
+        for o in outcomes
+    ]
+    clipped = [tuple(cell if len(cell) <= width else cell[: width - 1] + "…" for cell in row) for row in rows]
+    widths = [max(len(row[i]) for row in [header, *clipped]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *clipped]
+    )
+
+
+class ProgressBar:
+    """A one-line progress bar, drawn only on a terminal."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self._stream = stream
+        self._label = label
+        self._active = stream.isatty()
+        self._drawn = False
+
+    def update(self, done: int, total: int) -> None:
+        if not self._active or total == 0:
+            return
+        filled = int(30 * done / total)
+        self._stream.write(f"\r{self._label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} users")
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()

@@ -1,0 +1,188 @@
+"""The Amazon Connect adapter: the engine's only way to the Connect APIs.
+
+Every call waits for its API's token first, and botocore's own retries (set explicitly) absorb the
+throttles and transient errors that remain. Errors come back as typed exceptions carrying the API's
+error code and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from connect_profiles.model import Proficiency
+from connect_profiles.pacing import Pacer
+
+# Standard mode retries throttles and 5xx with jittered backoff; the pacer keeps throttles rare.
+RETRY_ATTEMPTS = 10
+LIST_USERS_PAGE = 1000  # the API's maximum
+PROFICIENCIES_PAGE = 100  # the API's maximum
+
+
+class ConnectCallError(Exception):
+    """A Connect API answered with an error (after retries)."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation} failed: {code}: {message}")
+        self.operation = operation
+        self.code = code
+        self.message = message
+
+    @property
+    def not_found(self) -> bool:
+        return self.code == "ResourceNotFoundException"
+
+
+class ConnectUnavailable(Exception):
+    """Connect could not be reached at all: no credentials, no endpoint, unknown instance."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    id: str
+    username: str
+
+
+def connect_client(*, region: str | None = None, profile: str | None = None, pool_size: int = 32) -> Any:
+    """A Connect client with explicit retries; honours AWS_ENDPOINT_URL_CONNECT like any boto3 client."""
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
+        max_pool_connections=pool_size,
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+        return session.client("connect", config=config)
+    except BotoCoreError as error:
+        raise ConnectUnavailable(str(error)) from error
+
+
+class ConnectGateway:
+    def __init__(self, client: Any, instance_id: str, pacer: Pacer) -> None:
+        self._client = client
+        self.instance_id = instance_id
+        self._pacer = pacer
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def count_users(self) -> int:
+        """The instance's approximate user count, from one SearchUsers call; also proves the instance
+        exists and the credentials work before anything else is attempted."""
+        try:
+            response = self._call("SearchUsers", self._client.search_users, MaxResults=1)
+        except ConnectCallError as error:
+            if error.not_found or error.code in {"AccessDeniedException", "UnrecognizedClientException"}:
+                raise ConnectUnavailable(
+                    f"Instance {self.instance_id}: {error.code}: {error.message}"
+                ) from error
+            raise
+        return int(response.get("ApproximateTotalCount", 0))
+
+    def list_users(self) -> Iterator[UserRef]:
+        for page in self._pages("ListUsers", self._client.list_users, MaxResults=LIST_USERS_PAGE):
+            for user in page["UserSummaryList"]:
+                yield UserRef(user["Id"], user["Username"])
+
+    def find_username(self, username: str) -> list[UserRef]:
+        criteria = {
+            "StringCondition": {"FieldName": "Username", "Value": username, "ComparisonType": "EXACT"}
+        }
+        pages = self._pages("SearchUsers", self._client.search_users, SearchCriteria=criteria, MaxResults=100)
+        return [UserRef(user["Id"], user["Username"]) for page in pages for user in page["Users"]]
+
+    def list_proficiencies(self, user_id: str) -> list[Proficiency]:
+        pages = self._pages(
+            "ListUserProficiencies",
+            self._client.list_user_proficiencies,
+            UserId=user_id,
+            MaxResults=PROFICIENCIES_PAGE,
+        )
+        return [
+            Proficiency(item["AttributeName"], item["AttributeValue"], round(item["Level"]))
+            for page in pages
+            for item in page["UserProficiencyList"]
+        ]
+
+    def attribute_values(self, name: str) -> list[str] | None:
+        """The predefined attribute's allowed values, or None when there is no such attribute."""
+        try:
+            response = self._call(
+                "DescribePredefinedAttribute", self._client.describe_predefined_attribute, Name=name
+            )
+        except ConnectCallError as error:
+            if error.not_found:
+                return None
+            raise
+        return list(response["PredefinedAttribute"].get("Values", {}).get("StringList", []))
+
+    def attribute_names(self) -> list[str]:
+        pages = self._pages(
+            "ListPredefinedAttributes", self._client.list_predefined_attributes, MaxResults=100
+        )
+        return [item["Name"] for page in pages for item in page["PredefinedAttributeSummaryList"]]
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def associate(self, user_id: str, proficiencies: Iterable[Proficiency]) -> None:
+        self._call(
+            "AssociateUserProficiencies",
+            self._client.associate_user_proficiencies,
+            UserId=user_id,
+            UserProficiencies=[_with_level(p) for p in proficiencies],
+        )
+
+    def update(self, user_id: str, proficiencies: Iterable[Proficiency]) -> None:
+        self._call(
+            "UpdateUserProficiencies",
+            self._client.update_user_proficiencies,
+            UserId=user_id,
+            UserProficiencies=[_with_level(p) for p in proficiencies],
+        )
+
+    def disassociate(self, user_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        # Disassociate entries carry name and value only: a Level here is a client-side error.
+        self._call(
+            "DisassociateUserProficiencies",
+            self._client.disassociate_user_proficiencies,
+            UserId=user_id,
+            UserProficiencies=[{"AttributeName": name, "AttributeValue": value} for name, value in keys],
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _call(self, operation: str, method: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
+        self._pacer.wait(operation)
+        try:
+            return method(InstanceId=self.instance_id, **params)
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            raise ConnectCallError(
+                operation, details.get("Code", "Unknown"), details.get("Message", str(error))
+            ) from error
+        except BotoCoreError as error:
+            raise ConnectUnavailable(f"{operation}: {error}") from error
+
+    def _pages(
+        self, operation: str, method: Callable[..., dict[str, Any]], **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = self._call(operation, method, **params, **({"NextToken": token} if token else {}))
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+
+
+def _with_level(proficiency: Proficiency) -> dict[str, Any]:
+    return {
+        "AttributeName": proficiency.attribute,
+        "AttributeValue": proficiency.value,
+        "Level": float(proficiency.level),
+    }

@@ -1,0 +1,326 @@
+"""The engine: CSV bytes in, the fewest paced Connect calls, outcomes and undo files out.
+
+    read (offline) -> prepare (attributes, usernames) -> run users (read, fold, write) -> assemble
+
+It knows nothing of Lambda, S3 or terminals: the CLI and the Lambda handler drive these steps and
+decide where the bytes go. The steps are separate so a durable job can checkpoint between them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from connect_profiles.connect_gateway import ConnectCallError, ConnectGateway, ConnectUnavailable
+from connect_profiles.csv_input import DEFAULT_LIMITS, Limits, check_row, find_duplicates, read_csv
+from connect_profiles.model import (
+    Change,
+    CsvRow,
+    IdentifierType,
+    Proficiency,
+    RowOutcome,
+    Status,
+)
+from connect_profiles.pacing import Rate
+from connect_profiles.planning import UserPlan, fold
+from connect_profiles.resolution import resolve_usernames
+
+logger = logging.getLogger(__name__)
+
+Cells = tuple[str, str, str, str, str, str]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    rate: Rate = field(default_factory=Rate)
+    per_api: Mapping[str, Rate] = field(default_factory=dict)
+    max_proficiencies: int = 10
+    # Enough threads that every API's bucket always has a caller waiting, reads running ahead.
+    workers: int = 16
+    limits: Limits = DEFAULT_LIMITS
+
+    def __post_init__(self) -> None:
+        if self.max_proficiencies < 1:
+            raise ValueError(f"max proficiencies per agent must be at least 1, got {self.max_proficiencies}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+
+
+@dataclass(slots=True)
+class OfflineCheck:
+    """What can be known without Connect: rows settled already, and the changes still to look up."""
+
+    settled: list[RowOutcome]
+    changes: list[Change]
+    warnings: list[str]
+    data_rows: int
+
+
+@dataclass(slots=True)
+class UserWork:
+    """One user's rows, in file order, ready to fold over what the user holds."""
+
+    user_id: str
+    changes: list[Change]
+    notes: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class JobPlan:
+    settled: list[RowOutcome]
+    users: list[UserWork]
+    warnings: list[str]
+    data_rows: int
+
+
+@dataclass(slots=True)
+class UserResult:
+    user_id: str
+    outcomes: list[RowOutcome]
+    before: list[Proficiency]
+    undo: list[Cells]  # input-format rows that restore what this user's calls changed
+
+
+@dataclass(slots=True)
+class JobResult:
+    outcomes: list[RowOutcome]  # one per data row, by line
+    backup: list[Cells]
+    rollback: list[Cells]
+    warnings: list[str]
+    dry_run: bool = False
+
+    @property
+    def retry(self) -> list[CsvRow]:
+        return [outcome.row for outcome in self.outcomes if outcome.status is Status.FAILED]
+
+    def counts(self) -> Counter[str]:
+        return Counter(outcome.status.value for outcome in self.outcomes)
+
+    def counts_by_action(self) -> dict[str, Counter[str]]:
+        table: dict[str, Counter[str]] = {}
+        for outcome in self.outcomes:
+            action = outcome.row.action.lower() or "(blank)"
+            table.setdefault(action, Counter())[outcome.status.value] += 1
+        return table
+
+    @property
+    def failed(self) -> int:
+        return self.counts()[Status.FAILED.value]
+
+
+# --- read -------------------------------------------------------------------------------------
+
+
+def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS) -> OfflineCheck:
+    """Read the file and check every row without Connect. Raises FileRejected for file problems."""
+    parsed = read_csv(data, limits)
+    duplicates = find_duplicates(parsed.rows)
+    settled: list[RowOutcome] = []
+    changes: list[Change] = []
+    for row in parsed.rows:
+        first = duplicates.get(row.line)
+        if first is not None:
+            settled.append(RowOutcome(row, Status.SKIPPED, f"duplicate of line {first}"))
+            continue
+        checked = check_row(row)
+        if isinstance(checked, str):
+            settled.append(RowOutcome(row, Status.FAILED, checked))
+        else:
+            changes.append(checked)
+    return OfflineCheck(settled, changes, parsed.warnings, len(parsed.rows))
+
+
+# --- prepare ----------------------------------------------------------------------------------
+
+
+def prepare(offline: OfflineCheck, gateway: ConnectGateway) -> JobPlan:
+    """Check attributes and values, resolve usernames, and group the changes by user."""
+    attributes = sorted({change.row.attribute for change in offline.changes})
+    usernames = sorted(
+        {c.row.identifier for c in offline.changes if c.identifier_type is IdentifierType.USERNAME}
+    )
+    user_count = gateway.count_users()  # fails fast on an unknown instance or bad credentials
+    # Describing attributes and resolving usernames use different APIs, so they run side by side.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare") as pool:
+        values_future = pool.submit(lambda: {name: gateway.attribute_values(name) for name in attributes})
+        resolved = resolve_usernames(gateway, usernames, user_count)
+        values = values_future.result()
+
+    settled = list(offline.settled)
+    users: dict[str, UserWork] = {}
+    for change in offline.changes:
+        problem = _attribute_problem(change, values)
+        if problem:
+            settled.append(RowOutcome(change.row, Status.FAILED, problem))
+            continue
+        user_id, note = change.row.identifier, ""
+        if change.identifier_type is IdentifierType.USERNAME:
+            resolution = resolved[change.row.identifier]
+            if resolution.user_id is None:
+                settled.append(RowOutcome(change.row, Status.FAILED, resolution.note))
+                continue
+            user_id, note = resolution.user_id, resolution.note
+        work = users.setdefault(user_id, UserWork(user_id, []))
+        work.changes.append(change)
+        if note:
+            work.notes[change.row.line] = note
+    return JobPlan(settled, list(users.values()), offline.warnings, offline.data_rows)
+
+
+def _attribute_problem(change: Change, values: Mapping[str, list[str] | None]) -> str:
+    allowed = values[change.row.attribute]
+    if allowed is None:
+        return f"attribute {change.row.attribute!r} is not a predefined attribute in this instance"
+    if change.row.value not in allowed:
+        shown = ", ".join(allowed[:10]) + (", …" if len(allowed) > 10 else "")
+        attribute = change.row.attribute
+        return f"value {change.row.value!r} is not a value of attribute {attribute!r} (values: {shown})"
+    return ""
+
+
+# --- run --------------------------------------------------------------------------------------
+
+
+def run_users(
+    users: Sequence[UserWork],
+    gateway: ConnectGateway,
+    settings: EngineSettings,
+    *,
+    dry_run: bool,
+    progress: Progress | None = None,
+) -> list[UserResult]:
+    """Read, fold and (unless dry_run) write each user; users run side by side, paced per API."""
+    results: list[UserResult] = []
+    with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="user") as pool:
+        futures = [pool.submit(run_user, work, gateway, settings, dry_run=dry_run) for work in users]
+        for done, future in enumerate(futures, start=1):
+            results.append(future.result())
+            if progress:
+                progress(done, len(users))
+    return results
+
+
+def run_user(
+    work: UserWork, gateway: ConnectGateway, settings: EngineSettings, *, dry_run: bool
+) -> UserResult:
+    try:
+        held = gateway.list_proficiencies(work.user_id)
+    except (ConnectCallError, ConnectUnavailable) as error:
+        message = str(error)
+        if isinstance(error, ConnectCallError) and error.not_found:
+            message = f"no user with id {work.user_id!r} in this instance"
+        return UserResult(work.user_id, _fail_all(work, message), [], [])
+    plan = fold(
+        work.user_id, held, work.changes, max_proficiencies=settings.max_proficiencies, notes=work.notes
+    )
+    if dry_run:
+        return UserResult(work.user_id, _as_planned(plan.outcomes), held, [])
+    return UserResult(work.user_id, plan.outcomes, held, _write(plan, gateway))
+
+
+def _write(plan: UserPlan, gateway: ConnectGateway) -> list[Cells]:
+    """Send the user's net changes, removals first so they free slots for additions. Returns undo
+    rows for what was applied; marks the rows of a failed call failed."""
+    undo: list[Cells] = []
+    uid = plan.user_id
+    calls: list[tuple[list[Any], Callable[[], None], Callable[[Any], Cells]]] = [
+        (
+            plan.to_disassociate,
+            lambda: gateway.disassociate(uid, plan.to_disassociate),
+            lambda key: (uid, "user_id", "add", key[0], key[1], str(plan.before[key])),
+        ),
+        (
+            plan.to_update,
+            lambda: gateway.update(uid, plan.to_update),
+            lambda p: (
+                uid,
+                "user_id",
+                "update",
+                p.attribute,
+                p.value,
+                str(plan.before[(p.attribute, p.value)]),
+            ),
+        ),
+        (
+            plan.to_associate,
+            lambda: gateway.associate(uid, plan.to_associate),
+            lambda p: (uid, "user_id", "remove", p.attribute, p.value, ""),
+        ),
+    ]
+    for items, send, undo_row in calls:
+        if not items:
+            continue
+        try:
+            send()
+        except (ConnectCallError, ConnectUnavailable) as error:
+            keys = [item if isinstance(item, tuple) else (item.attribute, item.value) for item in items]
+            _fail_carried(plan, keys, str(error))
+            continue
+        undo.extend(undo_row(item) for item in items)
+    return undo
+
+
+def _fail_carried(plan: UserPlan, keys: Iterable[tuple[str, str]], message: str) -> None:
+    for key in keys:
+        for index in plan.carried.get(key, []):
+            outcome = plan.outcomes[index]
+            plan.outcomes[index] = RowOutcome(outcome.row, Status.FAILED, message, outcome.user_id)
+
+
+def _fail_all(work: UserWork, message: str) -> list[RowOutcome]:
+    return [RowOutcome(change.row, Status.FAILED, message, work.user_id) for change in work.changes]
+
+
+_PLANNED_VERBS = {"added": "would add", "updated": "would update", "removed": "would remove"}
+
+
+def _as_planned(outcomes: list[RowOutcome]) -> list[RowOutcome]:
+    planned = []
+    for outcome in outcomes:
+        if outcome.status is not Status.SUCCEEDED:
+            planned.append(outcome)
+            continue
+        verb, _, rest = outcome.message.partition(" ")
+        message = f"{_PLANNED_VERBS.get(verb, verb)} {rest}"
+        planned.append(RowOutcome(outcome.row, Status.PLANNED, message, outcome.user_id))
+    return planned
+
+
+# --- assemble ---------------------------------------------------------------------------------
+
+_UNDO_ORDER = {"remove": 0, "update": 1, "add": 2}
+
+
+def assemble(plan: JobPlan, results: Iterable[UserResult], *, dry_run: bool) -> JobResult:
+    outcomes = list(plan.settled)
+    backup: list[Cells] = []
+    undo: list[Cells] = []
+    for result in results:
+        outcomes.extend(result.outcomes)
+        backup.extend(
+            (result.user_id, "user_id", "add", p.attribute, p.value, str(p.level)) for p in result.before
+        )
+        undo.extend(result.undo)
+    outcomes.sort(key=lambda outcome: outcome.row.line)
+    # Removals first, so that dropped back in, the rollback never meets the per-agent limit.
+    undo.sort(key=lambda row: _UNDO_ORDER[row[2]])
+    return JobResult(outcomes, backup, undo, plan.warnings, dry_run)
+
+
+def run_job(
+    data: bytes,
+    gateway: ConnectGateway,
+    settings: EngineSettings,
+    *,
+    dry_run: bool,
+    progress: Progress | None = None,
+) -> JobResult:
+    """The whole job in one go (the CLI's path; the Lambda checkpoints between the steps)."""
+    plan = prepare(check_offline(data, settings.limits), gateway)
+    results = run_users(plan.users, gateway, settings, dry_run=dry_run, progress=progress)
+    return assemble(plan, results, dry_run=dry_run)

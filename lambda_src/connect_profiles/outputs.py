@@ -1,0 +1,107 @@
+"""What a job writes: the four CSV files and the summary message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connect_profiles.csv_output import input_format_csv, report_csv
+from connect_profiles.engine import JobResult
+from connect_profiles.model import Status
+
+REPORT = "report.csv"
+ROLLBACK = "rollback.csv"
+RETRY = "retry.csv"
+BACKUP = "backup.csv"
+SUBJECT_LIMIT = 100  # SNS refuses longer subjects
+FAILURES_SHOWN = 10
+STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
+
+
+def render_files(result: JobResult) -> dict[str, bytes]:
+    return {
+        REPORT: report_csv(result.outcomes),
+        ROLLBACK: input_format_csv(result.rollback),
+        RETRY: input_format_csv(row.cells() for row in result.retry),
+        BACKUP: input_format_csv(result.backup),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    subject: str
+    body: str
+
+
+def _counts_phrase(result: JobResult) -> str:
+    counts = result.counts()
+    return ", ".join(
+        f"{counts[s.value]} {s.value}" for s in STATUS_ORDER if counts[s.value] or s is Status.FAILED
+    )
+
+
+def summarise(
+    result: JobResult,
+    *,
+    file_name: str,
+    instance_id: str,
+    duration_seconds: float,
+    location: str,
+) -> Summary:
+    """The message for people: subject with the file and counts, body with what happened and where."""
+    prefix = "DRY RUN " if result.dry_run else ""
+    counts = _counts_phrase(result)
+    subject = _subject(prefix, file_name, counts)
+    lines = [
+        f"{'Dry run of' if result.dry_run else 'Applied'} {file_name} "
+        f"to Amazon Connect instance {instance_id}.",
+        *(["Nothing was changed: every change below is planned, not applied."] if result.dry_run else []),
+        f"Duration: {duration_seconds:.1f} s. Rows: {len(result.outcomes)} ({counts}).",
+        "",
+        "By action:",
+    ]
+    for action, by_status in sorted(result.counts_by_action().items()):
+        detail = ", ".join(f"{by_status[s.value]} {s.value}" for s in STATUS_ORDER if by_status[s.value])
+        lines.append(f"  {action}: {detail}")
+    failures = [outcome for outcome in result.outcomes if outcome.status is Status.FAILED]
+    if failures:
+        lines += ["", f"Failures (first {min(len(failures), FAILURES_SHOWN)} of {len(failures)}):"]
+        lines += [
+            f"  line {f.row.line}: {f.row.identifier} {f.row.action} {f.row.attribute}={f.row.value}: "
+            f"{f.message}"
+            for f in failures[:FAILURES_SHOWN]
+        ]
+    lines += ["", *(f"Warning: {warning}" for warning in result.warnings)] if result.warnings else []
+    lines += [
+        "",
+        f"Files in {location}:",
+        f"  {REPORT}: every row with its status and message",
+        f"  {ROLLBACK}: drop it into incoming/ to undo this job's changes",
+        f"  {RETRY}: the failed rows, to fix and drop again",
+        f"  {BACKUP}: every touched user's proficiencies before the job",
+    ]
+    return Summary(subject, "\n".join(lines))
+
+
+def _subject(prefix: str, file_name: str, counts: str) -> str:
+    fixed = f"{prefix}Connect profiles: "
+    tail = f": {counts}"
+    room = SUBJECT_LIMIT - len(fixed) - len(tail)
+    name = file_name if len(file_name) <= room else file_name[: max(room - 1, 1)] + "…"
+    return (fixed + name + tail)[:SUBJECT_LIMIT]
+
+
+def rejection_summary(
+    *, file_name: str, instance_id: str, reason: str, dry_run: bool, location: str
+) -> Summary:
+    prefix = "DRY RUN " if dry_run else ""
+    subject = _subject(prefix, file_name, "rejected, nothing applied")
+    body = "\n".join(
+        [
+            f"{file_name} was rejected: nothing in it was applied to Amazon Connect instance {instance_id}.",
+            "",
+            f"Reason: {reason}",
+            "",
+            f"Fix the file and drop it again. Details are in {location}.",
+        ]
+    )
+    return Summary(subject, body)

@@ -1,0 +1,70 @@
+"""Usernames to user ids, at the fewest calls.
+
+Usernames are case-sensitive in Connect. An exact match wins; otherwise a single case-insensitive
+match is taken and the row says so; several are ambiguous and the row fails. One SearchUsers call
+per username, or ListUsers pages of 1000 for the whole instance: whichever costs fewer calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from connect_profiles.connect_gateway import LIST_USERS_PAGE, ConnectGateway, UserRef
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    user_id: str | None
+    note: str = ""  # a remark for the row's message, or why the username did not resolve
+
+
+def resolve_usernames(
+    gateway: ConnectGateway, usernames: Collection[str], user_count: int
+) -> dict[str, Resolved]:
+    if not usernames:
+        return {}
+    listing_cost = max(1, math.ceil(user_count / LIST_USERS_PAGE))
+    if len(usernames) > listing_cost:
+        return _match_all(usernames, list(gateway.list_users()))
+    resolved: dict[str, Resolved] = {}
+    misses: list[str] = []
+    for username in usernames:
+        found = gateway.find_username(username)
+        exact = [user for user in found if user.username == username]
+        if len(exact) == 1:
+            resolved[username] = Resolved(exact[0].id)
+        else:
+            misses.append(username)
+    if misses:
+        # SearchUsers cannot be trusted to match case-insensitively: look at every username once.
+        resolved.update(_match_all(misses, list(gateway.list_users())))
+    return resolved
+
+
+def _match_all(usernames: Collection[str], users: list[UserRef]) -> dict[str, Resolved]:
+    exact = {user.username: user for user in users}
+    folded: dict[str, list[UserRef]] = defaultdict(list)
+    for user in users:
+        folded[user.username.casefold()].append(user)
+    return {username: _match(username, exact, folded) for username in usernames}
+
+
+def _match(username: str, exact: dict[str, UserRef], folded: dict[str, list[UserRef]]) -> Resolved:
+    if username in exact:
+        return Resolved(exact[username].id)
+    candidates = folded.get(username.casefold(), [])
+    if len(candidates) == 1:
+        return Resolved(candidates[0].id, f"username matched {candidates[0].username!r} ignoring case")
+    if candidates:
+        names = ", ".join(sorted(repr(user.username) for user in candidates))
+        return Resolved(
+            None,
+            f"username {username!r} matches {len(candidates)} users ignoring case ({names}); "
+            "use the exact username or the user_id",
+        )
+    return Resolved(
+        None, f"no user with username {username!r} in this instance (usernames are case-sensitive)"
+    )

@@ -1,0 +1,356 @@
+"""`connect-profiles` against the Connect emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from connect_emulator import Behaviour, Faults, Quota, generate_seed, instance_from_seed
+from connect_profiles.cli import main
+from connect_profiles.model import INPUT_COLUMNS, REPORT_COLUMNS
+from tests.conftest import EmulatorFactory, RunningEmulator
+
+Snapshot = dict[str, dict[tuple[str, str], float]]
+
+
+def _snapshot(running: RunningEmulator) -> Snapshot:
+    return {uid: dict(user.proficiencies) for uid, user in running.instance.users.items()}
+
+
+def _write_csv(path: Path, rows: Sequence[Sequence[str]], header: Sequence[str] = INPUT_COLUMNS) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> object:
+    def run(running: RunningEmulator, *args: str) -> int:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", running.endpoint_url)
+        return main([*args, "--instance-id", running.instance.id])
+
+    return run
+
+
+def _cli(run_cli: object, running: RunningEmulator, *args: str) -> int:
+    assert callable(run_cli)
+    return int(run_cli(running, *args))
+
+
+class TestApply:
+    def test_applies_rolls_back_exactly_and_retries_only_failures(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
+    ) -> None:
+        # Given the sample instance and a file of adds, updates, removes and a few bad rows
+        instance = emulator.instance
+        jdoe = next(u for u in instance.users.values() if u.username == "jdoe")
+        jdoe.proficiencies = {("language", "English"): 2.0, ("tier", "Tier1"): 1.0}
+        original = _snapshot(emulator)
+        changes = _write_csv(
+            tmp_path / "changes.csv",
+            [
+                ("jdoe", "username", "add", "language", "French", "4"),
+                ("jdoe", "username", "update", "language", "English", "5"),
+                ("jdoe", "username", "remove", "tier", "Tier1", ""),
+                (jdoe.id, "user_id", "add", "region", "EMEA", "3.0"),
+                ("Maria.Garcia", "username", "add", "skill", "Sales", "2"),
+                ("ghost", "username", "add", "tier", "Tier1", "1"),
+                ("jdoe", "username", "add", "tier", "Tier2", "6"),
+                ("jdoe", "username", "add", "language", "Klingon", "1"),
+            ],
+        )
+        out = tmp_path / "out"
+        # When it is applied
+        status = _cli(run_cli, emulator, "apply", str(changes), "--out", str(out))
+        # Then Connect holds exactly the intended state, and the exit status says rows failed
+        assert status == 1
+        after = _snapshot(emulator)
+        assert after[jdoe.id] == {
+            ("language", "English"): 5.0,
+            ("language", "French"): 4.0,
+            ("region", "EMEA"): 3.0,
+        }
+        report = _read_csv(out / "report.csv")
+        assert list(report[0]) == list(REPORT_COLUMNS)
+        assert [(r["line"], r["status"]) for r in report] == [
+            ("2", "succeeded"),
+            ("3", "succeeded"),
+            ("4", "succeeded"),
+            ("5", "succeeded"),
+            ("6", "succeeded"),
+            ("7", "failed"),
+            ("8", "failed"),
+            ("9", "failed"),
+        ]
+        assert all(r["user_id"] == jdoe.id for r in report[:4])
+        # And retry.csv holds exactly the failed rows, in input format
+        retry = _read_csv(out / "retry.csv")
+        assert [tuple(r.values()) for r in retry] == [
+            ("ghost", "username", "add", "tier", "Tier1", "1"),
+            ("jdoe", "username", "add", "tier", "Tier2", "6"),
+            ("jdoe", "username", "add", "language", "Klingon", "1"),
+        ]
+        # And backup.csv has every touched user's proficiencies before the job
+        backup = {
+            (r["identifier"], r["attribute"], r["value"], r["level"]) for r in _read_csv(out / "backup.csv")
+        }
+        assert (jdoe.id, "language", "English", "2") in backup
+        assert (jdoe.id, "tier", "Tier1", "1") in backup
+        # When rollback.csv is applied
+        assert (
+            _cli(run_cli, emulator, "apply", str(out / "rollback.csv"), "--out", str(tmp_path / "undo")) == 0
+        )
+        # Then the instance is exactly as it was
+        assert _snapshot(emulator) == original
+
+    def test_a_clean_file_exits_0_and_a_second_run_changes_nothing(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
+    ) -> None:
+        changes = _write_csv(tmp_path / "clean.csv", [("jdoe", "username", "add", "product", "TV", "3")])
+        assert _cli(run_cli, emulator, "apply", str(changes), "--out", str(tmp_path / "a")) == 0
+        writes = len(emulator.service.stats().writes)
+        assert _cli(run_cli, emulator, "apply", str(changes), "--out", str(tmp_path / "b")) == 0
+        assert len(emulator.service.stats().writes) == writes
+        assert _read_csv(tmp_path / "b" / "report.csv")[0]["message"] == "already at level 3"
+
+    def test_a_failed_call_fails_only_the_rows_it_carried(
+        self, start_emulator: EmulatorFactory, run_cli: object, tmp_path: Path
+    ) -> None:
+        # Given Connect's real limit is 2 while the command is told 10
+        running = start_emulator(behaviour=Behaviour(max_proficiencies_per_agent=2))
+        user = running.instance.add_user("busy.agent")
+        running.instance.set_proficiency(user.id, "tier", "Tier1", 1)
+        changes = _write_csv(
+            tmp_path / "busy.csv",
+            [
+                ("busy.agent", "username", "add", "language", "English", "2"),
+                ("busy.agent", "username", "add", "language", "Spanish", "2"),
+                ("busy.agent", "username", "update", "tier", "Tier1", "4"),
+            ],
+        )
+        assert _cli(run_cli, running, "apply", str(changes), "--out", str(tmp_path / "out")) == 1
+        report = _read_csv(tmp_path / "out" / "report.csv")
+        # Then the Associate's two rows fail with the API's error, the Update's row succeeds
+        assert [r["status"] for r in report] == ["failed", "failed", "succeeded"]
+        assert report[0]["message"].startswith("AssociateUserProficiencies failed: InvalidRequestException: ")
+        assert "at most 2 proficiencies" in report[0]["message"]
+        assert running.instance.users[user.id].proficiencies == {("tier", "Tier1"): 4.0}
+        rollback = _read_csv(tmp_path / "out" / "rollback.csv")
+        assert [(r["action"], r["attribute"], r["level"]) for r in rollback] == [("update", "tier", "1")]
+
+    @pytest.mark.parametrize("client_rate", ["2", "8"], ids=["paced-at-quota", "paced-too-fast"])
+    def test_no_row_fails_for_throttling_or_transient_errors_at_connect_quotas(
+        self, start_emulator: EmulatorFactory, run_cli: object, tmp_path: Path, client_rate: str
+    ) -> None:
+        # Given Connect's 2/s burst-5 buckets on every API, and 10% of requests failing with 500
+        running = start_emulator(quota=Quota(rate=2.0, burst=5), faults=Faults(rate=0.1, seed=11))
+        users = sorted(running.instance.users.values(), key=lambda u: u.username)[:6]
+        rows = []
+        for user in users:
+            user.proficiencies = {("tier", "Tier1"): 1.0, ("region", "NA"): 2.0}
+            rows += [
+                (user.username, "username", "add", "product", "Mobile", "3"),
+                (user.username, "username", "update", "tier", "Tier1", "5"),
+                (user.username, "username", "remove", "region", "NA", ""),
+            ]
+        changes = _write_csv(tmp_path / "busy.csv", rows)
+        # When the file is applied
+        args = ("apply", str(changes), "--out", str(tmp_path / "out"), "--rate", client_rate, "--burst", "5")
+        status = _cli(run_cli, running, *args)
+        # Then every row succeeded although requests failed on the way (and, when the client is told
+        # a rate above the quota, were throttled too)
+        assert status == 0
+        stats = running.service.stats()
+        assert sum(stats.faults.values()) > 0
+        if client_rate == "8":
+            assert sum(stats.throttles.values()) > 0
+        assert {r["status"] for r in _read_csv(tmp_path / "out" / "report.csv")} == {"succeeded"}
+        for user in users:
+            assert user.proficiencies == {("tier", "Tier1"): 5.0, ("product", "Mobile"): 3.0}
+
+
+class TestCallCounts:
+    def test_300_rows_over_60_users_cost_pages_not_rows(
+        self, start_emulator: EmulatorFactory, run_cli: object, tmp_path: Path
+    ) -> None:
+        # Given an instance of 1,500 users, and 300 mixed rows over 60 of them, found by username
+        seed = generate_seed(users=1500, seed=21, max_initial=3)
+        running = start_emulator(instance=instance_from_seed(seed))
+        rng = random.Random(5)
+        chosen = rng.sample(seed["users"], 60)
+        keys = [(a["name"], v) for a in seed["predefined_attributes"] for v in a["values"]]
+        rows = []
+        for user in chosen:
+            for attribute, value in rng.sample(keys, 5):
+                action = rng.choice(["add", "update", "remove"])
+                rows.append((user["username"], "username", action, attribute, value, str(rng.randint(1, 5))))
+        changes = _write_csv(tmp_path / "mixed.csv", rows)
+        # When it is applied
+        # (paced far above Connect's 2/s: this test counts calls, the benchmark measures time)
+        _cli(
+            run_cli,
+            running,
+            "apply",
+            str(changes),
+            "--out",
+            str(tmp_path / "out"),
+            "--rate",
+            "500",
+            "--burst",
+            "50",
+        )
+        calls = running.service.stats().calls
+        writes = running.service.stats().writes
+        # Then usernames resolve by two ListUsers pages (plus one SearchUsers probe of the size)
+        assert calls["ListUsers"] == 2
+        assert calls["SearchUsers"] == 1
+        # And each user costs one read and at most one call per write API
+        assert calls["ListUserProficiencies"] == 60
+        per_user_api = Counter((w.user_id, w.operation) for w in writes)
+        assert max(per_user_api.values()) == 1
+        assert {w.user_id for w in writes} <= {u["id"] for u in chosen}
+        # And each attribute is described once
+        assert calls["DescribePredefinedAttribute"] == len({row[3] for row in rows})
+        assert sum(calls.values()) == 1 + 2 + 60 + calls["DescribePredefinedAttribute"] + len(writes)
+
+
+class TestPlan:
+    def test_plan_changes_nothing_and_says_what_would_change(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        before = _snapshot(emulator)
+        changes = _write_csv(
+            tmp_path / "dry.csv",
+            [
+                ("jdoe", "username", "add", "product", "Billing", "2"),
+                ("jdoe", "username", "remove", "tier", "X", ""),
+            ],
+        )
+        status = _cli(run_cli, emulator, "plan", str(changes), "--out", str(tmp_path / "out"))
+        assert status == 1  # the second row names a value the attribute does not have
+        assert _snapshot(emulator) == before
+        assert emulator.service.stats().writes == []
+        report = _read_csv(tmp_path / "out" / "report.csv")
+        assert (report[0]["status"], report[0]["message"]) == ("planned", "would add at level 2")
+        printed = capsys.readouterr().out
+        assert "DRY RUN" in printed
+        assert "would add at level 2" in printed
+
+    def test_plan_writes_no_files_unless_asked(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        changes = _write_csv(tmp_path / "dry.csv", [("jdoe", "username", "add", "product", "Billing", "2")])
+        monkeypatch.chdir(tmp_path)
+        assert _cli(run_cli, emulator, "plan", str(changes)) == 0
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["dry.csv"]
+
+
+class TestExport:
+    def test_export_round_trips_as_an_input_file(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
+    ) -> None:
+        exported = tmp_path / "export.csv"
+        fast = ("--rate", "500", "--burst", "50")  # this test is about content, not pacing
+        assert _cli(run_cli, emulator, "export", "-o", str(exported), *fast) == 0
+        rows = _read_csv(exported)
+        held = sum(len(user.proficiencies) for user in emulator.instance.users.values())
+        assert len(rows) == held > 0
+        assert {r["action"] for r in rows} == {"add"}
+        # Dropped back unchanged, it is all skipped and sends no write
+        assert _cli(run_cli, emulator, "apply", str(exported), "--out", str(tmp_path / "out"), *fast) == 0
+        assert {r["status"] for r in _read_csv(tmp_path / "out" / "report.csv")} == {"skipped"}
+        assert emulator.service.stats().writes == []
+
+
+class TestUsernames:
+    def test_case_insensitive_fallback_and_ambiguity(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
+    ) -> None:
+        emulator.instance.add_user("Sam.Lee")
+        emulator.instance.add_user("sam.LEE")
+        changes = _write_csv(
+            tmp_path / "names.csv",
+            [
+                ("maria.garcia", "username", "add", "tier", "Tier3", "2"),
+                ("SAM.lee", "username", "add", "tier", "Tier3", "2"),
+                ("Sam.Lee", "username", "add", "tier", "Tier3", "2"),
+            ],
+        )
+        assert _cli(run_cli, emulator, "apply", str(changes), "--out", str(tmp_path / "out")) == 1
+        report = _read_csv(tmp_path / "out" / "report.csv")
+        assert report[0]["status"] == "succeeded"
+        assert report[0]["message"].endswith("username matched 'Maria.Garcia' ignoring case")
+        assert report[1]["status"] == "failed"
+        assert "matches 2 users ignoring case" in report[1]["message"]
+        assert report[2]["status"] == "succeeded"
+
+
+class TestCannotRun:
+    def test_rejected_file_exits_2_with_one_line_and_applies_nothing(
+        self,
+        emulator: RunningEmulator,
+        run_cli: object,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        bad = _write_csv(tmp_path / "bad.csv", [("jdoe", "add")], header=("identifier", "action"))
+        assert _cli(run_cli, emulator, "apply", str(bad)) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("connect-profiles: file rejected, nothing applied:")
+        assert "identifier_type" in err
+        assert "\n" not in err
+        assert sum(emulator.service.stats().requests.values()) == 0
+
+    def test_unknown_instance_exits_2(
+        self,
+        emulator: RunningEmulator,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+        changes = _write_csv(tmp_path / "c.csv", [("jdoe", "username", "add", "tier", "Tier1", "1")])
+        assert main(["apply", str(changes), "--instance-id", "no-such-instance"]) == 2
+        assert "ResourceNotFoundException" in capsys.readouterr().err
+
+    def test_no_credentials_exits_2(
+        self,
+        emulator: RunningEmulator,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+        changes = _write_csv(tmp_path / "c.csv", [("jdoe", "username", "add", "tier", "Tier1", "1")])
+        assert main(["apply", str(changes), "--instance-id", emulator.instance.id]) == 2
+        err = capsys.readouterr().err
+        assert "credentials" in err.lower()
+        assert "Traceback" not in err
+
+    def test_validate_works_offline(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        changes = _write_csv(
+            tmp_path / "v.csv",
+            [
+                ("jdoe", "username", "add", "tier", "Tier1", "2.5"),
+                ("jdoe", "username", "add", "tier", "Tier1", "2.5"),
+            ],
+        )
+        assert main(["validate", str(changes)]) == 1
+        out = capsys.readouterr().out
+        assert "line 2: failed: level must be a whole number from 1 to 5" in out
+        assert "line 3: skipped: duplicate of line 2" in out
