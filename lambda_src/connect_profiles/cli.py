@@ -25,7 +25,7 @@ from connect_profiles.connect_gateway import (
 from connect_profiles.csv_output import input_format_csv
 from connect_profiles.engine import EngineSettings, JobResult, check_offline, run_job
 from connect_profiles.model import FileRejected, RowOutcome, Status
-from connect_profiles.outputs import render_files, summarise
+from connect_profiles.outputs import format_table, render_files, summarise
 from connect_profiles.pacing import Pacer, Rate
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         duration_seconds=time.monotonic() - started,
         location=location,
     )
-    print(format_table(result.outcomes))
+    print(_outcome_table(result.outcomes))
     print()
     print(summary.subject)
     print(summary.body)
@@ -202,8 +202,7 @@ def _exit_status(result: JobResult) -> int:
     return EXIT_ROWS_FAILED if result.failed else EXIT_OK
 
 
-def format_table(outcomes: Sequence[RowOutcome], *, width: int = 60) -> str:
-    """The report as an aligned text table for a terminal."""
+def _outcome_table(outcomes: Sequence[RowOutcome]) -> str:
     header = ("line", "identifier", "action", "attribute", "value", "level", "status", "message")
     rows = [
         (
@@ -218,12 +217,7 @@ def format_table(outcomes: Sequence[RowOutcome], *, width: int = 60) -> str:
         )
         for o in outcomes
     ]
-    clipped = [tuple(cell if len(cell) <= width else cell[: width - 1] + "…" for cell in row) for row in rows]
-    widths = [max(len(row[i]) for row in [header, *clipped]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *clipped]
-    )
+    return format_table(header, rows)
 
 
 class ProgressBar:

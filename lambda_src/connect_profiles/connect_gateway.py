@@ -7,6 +7,7 @@ error code and message.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,8 @@ class ConnectGateway:
         self._client = client
         self.instance_id = instance_id
         self._pacer = pacer
+        self.retries = 0  # attempts botocore repeated (throttles, 5xx), for metrics
+        self._lock = threading.Lock()
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -159,14 +162,23 @@ class ConnectGateway:
     def _call(self, operation: str, method: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
         self._pacer.wait(operation)
         try:
-            return method(InstanceId=self.instance_id, **params)
+            response = method(InstanceId=self.instance_id, **params)
         except ClientError as error:
+            self._count_retries(error.response)
             details = error.response.get("Error", {})
             raise ConnectCallError(
                 operation, details.get("Code", "Unknown"), details.get("Message", str(error))
             ) from error
         except BotoCoreError as error:
             raise ConnectUnavailable(f"{operation}: {error}") from error
+        self._count_retries(response)
+        return response
+
+    def _count_retries(self, response: dict[str, Any]) -> None:
+        attempts = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        if attempts:
+            with self._lock:
+                self.retries += attempts
 
     def _pages(
         self, operation: str, method: Callable[..., dict[str, Any]], **params: Any

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from connect_profiles.connect_gateway import ConnectCallError, ConnectGateway, ConnectUnavailable
 from connect_profiles.csv_input import DEFAULT_LIMITS, Limits, check_row, find_duplicates, read_csv
@@ -186,6 +186,15 @@ def _attribute_problem(change: Change, values: Mapping[str, list[str] | None]) -
 # --- run --------------------------------------------------------------------------------------
 
 
+class Journal(Protocol):
+    """Where a resumable job keeps each user's proficiencies from before its first write, so a
+    retried batch reports and undoes what the first attempt applied (and sends it no second time)."""
+
+    def recall(self, user_id: str) -> list[Proficiency] | None: ...
+
+    def record(self, user_id: str, before: list[Proficiency]) -> None: ...
+
+
 def run_users(
     users: Sequence[UserWork],
     gateway: ConnectGateway,
@@ -193,11 +202,14 @@ def run_users(
     *,
     dry_run: bool,
     progress: Progress | None = None,
+    journal: Journal | None = None,
 ) -> list[UserResult]:
     """Read, fold and (unless dry_run) write each user; users run side by side, paced per API."""
     results: list[UserResult] = []
     with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="user") as pool:
-        futures = [pool.submit(run_user, work, gateway, settings, dry_run=dry_run) for work in users]
+        futures = [
+            pool.submit(run_user, work, gateway, settings, dry_run=dry_run, journal=journal) for work in users
+        ]
         for done, future in enumerate(futures, start=1):
             results.append(future.result())
             if progress:
@@ -206,7 +218,12 @@ def run_users(
 
 
 def run_user(
-    work: UserWork, gateway: ConnectGateway, settings: EngineSettings, *, dry_run: bool
+    work: UserWork,
+    gateway: ConnectGateway,
+    settings: EngineSettings,
+    *,
+    dry_run: bool,
+    journal: Journal | None = None,
 ) -> UserResult:
     try:
         held = gateway.list_proficiencies(work.user_id)
@@ -215,53 +232,55 @@ def run_user(
         if isinstance(error, ConnectCallError) and error.not_found:
             message = f"no user with id {work.user_id!r} in this instance"
         return UserResult(work.user_id, _fail_all(work, message), [], [])
+    remembered = journal.recall(work.user_id) if journal and not dry_run else None
+    before = held if remembered is None else remembered
     plan = fold(
-        work.user_id, held, work.changes, max_proficiencies=settings.max_proficiencies, notes=work.notes
+        work.user_id, before, work.changes, max_proficiencies=settings.max_proficiencies, notes=work.notes
     )
     if dry_run:
-        return UserResult(work.user_id, _as_planned(plan.outcomes), held, [])
-    return UserResult(work.user_id, plan.outcomes, held, _write(plan, gateway))
+        return UserResult(work.user_id, _as_planned(plan.outcomes), before, [])
+    if journal and remembered is None and plan.has_writes:
+        journal.record(work.user_id, before)
+    current = {(p.attribute, p.value): p.level for p in held}
+    return UserResult(work.user_id, plan.outcomes, before, _write(plan, current, gateway))
 
 
-def _write(plan: UserPlan, gateway: ConnectGateway) -> list[Cells]:
-    """Send the user's net changes, removals first so they free slots for additions. Returns undo
-    rows for what was applied; marks the rows of a failed call failed."""
-    undo: list[Cells] = []
+def _write(plan: UserPlan, current: dict[tuple[str, str], int], gateway: ConnectGateway) -> list[Cells]:
+    """Send the user's net changes, removals first so they free slots for additions. Marks the rows
+    of a failed call failed, and returns undo rows for every change that holds afterwards."""
     uid = plan.user_id
-    calls: list[tuple[list[Any], Callable[[], None], Callable[[Any], Cells]]] = [
+    writes = plan.writes_from(current)
+    calls: list[tuple[list[tuple[str, str]], Callable[[], None]]] = [
+        (writes.disassociate, lambda: gateway.disassociate(uid, writes.disassociate)),
         (
-            plan.to_disassociate,
-            lambda: gateway.disassociate(uid, plan.to_disassociate),
-            lambda key: (uid, "user_id", "add", key[0], key[1], str(plan.before[key])),
+            [(p.attribute, p.value) for p in writes.update],
+            lambda: gateway.update(uid, writes.update),
         ),
         (
-            plan.to_update,
-            lambda: gateway.update(uid, plan.to_update),
-            lambda p: (
-                uid,
-                "user_id",
-                "update",
-                p.attribute,
-                p.value,
-                str(plan.before[(p.attribute, p.value)]),
-            ),
-        ),
-        (
-            plan.to_associate,
-            lambda: gateway.associate(uid, plan.to_associate),
-            lambda p: (uid, "user_id", "remove", p.attribute, p.value, ""),
+            [(p.attribute, p.value) for p in writes.associate],
+            lambda: gateway.associate(uid, writes.associate),
         ),
     ]
-    for items, send, undo_row in calls:
-        if not items:
+    failed: set[tuple[str, str]] = set()
+    for keys, send in calls:
+        if not keys:
             continue
         try:
             send()
         except (ConnectCallError, ConnectUnavailable) as error:
-            keys = [item if isinstance(item, tuple) else (item.attribute, item.value) for item in items]
             _fail_carried(plan, keys, str(error))
+            failed.update(keys)
+    undo: list[Cells] = []
+    for key in plan.carried:
+        if key in failed:
             continue
-        undo.extend(undo_row(item) for item in items)
+        was, now = plan.before.get(key), plan.after.get(key)
+        if was is None:
+            undo.append((uid, "user_id", "remove", *key, ""))
+        elif now is None:
+            undo.append((uid, "user_id", "add", *key, str(was)))
+        else:
+            undo.append((uid, "user_id", "update", *key, str(was)))
     return undo
 
 

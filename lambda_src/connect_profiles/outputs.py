@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from connect_profiles.csv_output import input_format_csv, report_csv
@@ -105,3 +106,13 @@ def rejection_summary(
         ]
     )
     return Summary(subject, body)
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, width: int = 60) -> str:
+    """Rows as an aligned text table for a terminal, long cells clipped."""
+    clipped = [[cell if len(cell) <= width else cell[: width - 1] + "…" for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in [header, *clipped]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *clipped]
+    )

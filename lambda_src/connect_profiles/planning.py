@@ -15,6 +15,13 @@ from connect_profiles.model import Action, Change, Proficiency, RowOutcome, Stat
 Key = tuple[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Writes:
+    disassociate: list[Key]
+    update: list[Proficiency]
+    associate: list[Proficiency]
+
+
 @dataclass(slots=True)
 class UserPlan:
     user_id: str
@@ -24,21 +31,35 @@ class UserPlan:
     # key -> indexes into `outcomes` of the succeeded rows whose effect the key's call carries
     carried: dict[Key, list[int]] = field(default_factory=dict)
 
+    def writes_from(self, current: Mapping[Key, int]) -> Writes:
+        """The calls that take the keys this file changes from `current` to the planned state.
+
+        `current` is what the user held before (a fresh job), or what the user holds now when a
+        job resumes after some of its calls went through; keys the file does not change are never
+        touched, whatever happened to them meanwhile."""
+        after = self.after
+        keys = list(self.carried)
+        return Writes(
+            disassociate=[key for key in keys if key in current and key not in after],
+            update=[
+                Proficiency(*key, after[key])
+                for key in keys
+                if key in current and key in after and current[key] != after[key]
+            ],
+            associate=[Proficiency(*key, after[key]) for key in keys if key not in current and key in after],
+        )
+
     @property
     def to_disassociate(self) -> list[Key]:
-        return [key for key in self.before if key not in self.after]
+        return self.writes_from(self.before).disassociate
 
     @property
     def to_associate(self) -> list[Proficiency]:
-        return [Proficiency(*key, level) for key, level in self.after.items() if key not in self.before]
+        return self.writes_from(self.before).associate
 
     @property
     def to_update(self) -> list[Proficiency]:
-        return [
-            Proficiency(*key, level)
-            for key, level in self.after.items()
-            if key in self.before and self.before[key] != level
-        ]
+        return self.writes_from(self.before).update
 
     @property
     def has_writes(self) -> bool:

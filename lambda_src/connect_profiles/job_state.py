@@ -1,0 +1,106 @@
+"""JSON forms of the engine's intermediate results, so a durable job can keep them in S3 between
+steps and checkpoint only pointers and counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connect_profiles.engine import Cells, JobPlan, UserResult, UserWork
+from connect_profiles.model import Action, Change, CsvRow, IdentifierType, Proficiency, RowOutcome, Status
+
+
+def _row(row: CsvRow) -> list[Any]:
+    return [row.line, *row.cells()]
+
+
+def _row_from(data: list[Any]) -> CsvRow:
+    return CsvRow(int(data[0]), *(str(cell) for cell in data[1:7]))
+
+
+def _outcome(outcome: RowOutcome) -> dict[str, Any]:
+    return {
+        "row": _row(outcome.row),
+        "status": outcome.status.value,
+        "message": outcome.message,
+        "user": outcome.user_id,
+    }
+
+
+def _outcome_from(data: dict[str, Any]) -> RowOutcome:
+    return RowOutcome(_row_from(data["row"]), Status(data["status"]), data["message"], data["user"])
+
+
+def _change(change: Change) -> dict[str, Any]:
+    return {
+        "row": _row(change.row),
+        "type": change.identifier_type.value,
+        "action": change.action.value,
+        "level": change.level,
+    }
+
+
+def _change_from(data: dict[str, Any]) -> Change:
+    return Change(_row_from(data["row"]), IdentifierType(data["type"]), Action(data["action"]), data["level"])
+
+
+def plan_to_json(plan: JobPlan) -> dict[str, Any]:
+    return {
+        "settled": [_outcome(o) for o in plan.settled],
+        "users": [
+            {
+                "id": work.user_id,
+                "changes": [_change(c) for c in work.changes],
+                "notes": {str(line): note for line, note in work.notes.items()},
+            }
+            for work in plan.users
+        ],
+        "warnings": plan.warnings,
+        "data_rows": plan.data_rows,
+    }
+
+
+def plan_from_json(data: dict[str, Any]) -> JobPlan:
+    users = [
+        UserWork(
+            entry["id"],
+            [_change_from(c) for c in entry["changes"]],
+            {int(line): note for line, note in entry["notes"].items()},
+        )
+        for entry in data["users"]
+    ]
+    return JobPlan([_outcome_from(o) for o in data["settled"]], users, data["warnings"], data["data_rows"])
+
+
+def proficiencies_to_json(held: list[Proficiency]) -> list[list[Any]]:
+    return [[p.attribute, p.value, p.level] for p in held]
+
+
+def proficiencies_from_json(data: list[list[Any]]) -> list[Proficiency]:
+    return [Proficiency(str(a), str(v), int(level)) for a, v, level in data]
+
+
+def results_to_json(results: list[UserResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.user_id,
+            "outcomes": [_outcome(o) for o in r.outcomes],
+            "before": proficiencies_to_json(r.before),
+            "undo": [list(cells) for cells in r.undo],
+        }
+        for r in results
+    ]
+
+
+def results_from_json(data: list[dict[str, Any]]) -> list[UserResult]:
+    results = []
+    for entry in data:
+        undo: list[Cells] = [(c[0], c[1], c[2], c[3], c[4], c[5]) for c in entry["undo"]]
+        results.append(
+            UserResult(
+                entry["id"],
+                [_outcome_from(o) for o in entry["outcomes"]],
+                proficiencies_from_json(entry["before"]),
+                undo,
+            )
+        )
+    return results

@@ -1,0 +1,294 @@
+"""The Lambda job end to end: moto server for S3/SNS/SQS/DynamoDB, the Connect emulator, and the
+durable testing runner playing the Lambda service."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connect_emulator import SAMPLE_SEED, load_seed
+from connect_emulator.server import ConnectEmulator
+from connect_profiles import aws_clients, handler, settings
+from connect_profiles.s3_store import S3Store
+from local_stand_ins import BASE_ENVIRONMENT, BUCKET, TABLE, Invocation, LocalAws, invoke, start_connect
+from tests.conftest import UNTHROTTLED
+
+EVENTS = Path(__file__).parents[1] / "fixtures" / "events"
+HEADER = "identifier,identifier_type,action,attribute,value,level\n"
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[LocalAws]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in BASE_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        aws = LocalAws().start()
+        for name, value in aws.environment.items():
+            patch.setenv(name, value)
+        aws.create_resources()
+        yield aws
+        aws.stop()
+
+
+@pytest.fixture
+def connect(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectEmulator]:
+    """A fresh sample instance, and the function's environment pointing at everything."""
+    emulator = start_connect(load_seed(SAMPLE_SEED), quota=UNTHROTTLED)
+    instance = next(iter(emulator.service.instances.values()))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+    monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
+    monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
+    # These tests are about behaviour, not pacing: far above Connect's 2/s.
+    monkeypatch.setenv("CONNECT_RATE", "1000")
+    monkeypatch.setenv("CONNECT_BURST", "100")
+    _forget_settings()
+    local_aws.summaries()  # drain what earlier tests published
+    yield emulator
+    emulator.stop()
+    _forget_settings()
+
+
+def _forget_settings() -> None:
+    # Settings and clients are read once per execution environment; each test is a new one.
+    settings.settings.cache_clear()
+    aws_clients.aws_clients.cache_clear()
+    handler._claim.cache_clear()
+
+
+def _run(event: dict[str, Any]) -> Invocation:
+    return invoke(handler.lambda_handler, event)
+
+
+def _report(local_aws: LocalAws, prefix: str, name: str = "report.csv") -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(local_aws.read(f"{prefix}{name}").decode("utf-8-sig"))))
+
+
+def _user(connect: ConnectEmulator, username: str) -> Any:
+    instance = next(iter(connect.service.instances.values()))
+    return next(user for user in instance.users.values() if user.username == username)
+
+
+def _sample_file(rows: list[str]) -> bytes:
+    return (HEADER + "".join(f"{row}\n" for row in rows)).encode()
+
+
+def test_a_dropped_file_is_applied_reported_and_summarised(
+    local_aws: LocalAws, connect: ConnectEmulator
+) -> None:
+    # Given jdoe holds English at 2, and a file with a space and a plus in its name
+    jdoe = _user(connect, "jdoe")
+    jdoe.proficiencies = {("language", "English"): 2.0, ("tier", "Tier1"): 1.0}
+    content = _sample_file(
+        [
+            "jdoe,username,add,language,French,4",
+            "jdoe,username,update,language,English,5",
+            "jdoe,username,remove,tier,Tier1,",
+            "jdoe,username,add,language,French,4",
+            "jdoe,username,add,tier,Tier2,0",
+            "ghost,username,add,tier,Tier2,1",
+        ]
+    )
+    event = local_aws.upload("incoming/team a+b/changes.csv", content)
+    # When S3's event reaches the function
+    outcome = _run(event)
+    # Then the job succeeded and Connect holds the new state
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    assert record["status"] == "done"
+    assert jdoe.proficiencies == {("language", "English"): 5.0, ("language", "French"): 4.0}
+    # And the four files are under reports/<name>/<UTC time>-<short id>/
+    prefix = record["prefix"]
+    assert prefix.startswith("reports/team a+b/changes/")
+    assert {key[len(prefix) :] for key in local_aws.keys(prefix) if "/_job/" not in key} == {
+        "report.csv",
+        "rollback.csv",
+        "retry.csv",
+        "backup.csv",
+    }
+    report = _report(local_aws, prefix)
+    assert [row["status"] for row in report] == [
+        "succeeded",
+        "succeeded",
+        "succeeded",
+        "skipped",
+        "failed",
+        "failed",
+    ]
+    assert [row["identifier"] for row in _report(local_aws, prefix, "retry.csv")] == ["jdoe", "ghost"]
+    # And one summary email says what happened and where the files are
+    [summary] = local_aws.summaries()
+    assert summary["subject"] == "Connect profiles: changes.csv: 3 succeeded, 1 skipped, 2 failed"
+    assert f"s3://connect-profiles-local/{prefix}" in summary["body"]
+    assert "line 6: jdoe add tier=Tier2: level must be a whole number from 1 to 5" in summary["body"]
+    assert next(iter(connect.service.instances)) in summary["body"]
+
+
+def test_a_dry_run_plans_and_changes_nothing(local_aws: LocalAws, connect: ConnectEmulator) -> None:
+    event = local_aws.upload("dry-run/plan.csv", _sample_file(["jdoe,username,add,product,TV,3"]))
+    outcome = _run(event)
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    assert [row["status"] for row in _report(local_aws, record["prefix"])] == ["planned"]
+    assert connect.service.stats().writes == []
+    [summary] = local_aws.summaries()
+    assert summary["subject"].startswith("DRY RUN ")
+    assert "Nothing was changed" in summary["body"]
+
+
+def test_a_duplicate_delivery_runs_no_second_job_and_sends_no_second_email(
+    local_aws: LocalAws, connect: ConnectEmulator
+) -> None:
+    event = local_aws.upload("incoming/once.csv", _sample_file(["jdoe,username,add,product,Billing,2"]))
+    first, second = _run(event), _run(event)
+    assert first.status == second.status == "SUCCEEDED"
+    assert second.result == {"records": [{"key": "incoming/once.csv", "status": "duplicate"}]}
+    assert len(connect.service.stats().writes) == 1
+    assert len(local_aws.summaries()) == 1
+    assert connect.service.stats().calls["ListUserProficiencies"] == 1
+
+
+def test_a_large_file_runs_across_several_invocations(
+    local_aws: LocalAws, connect: ConnectEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given batches of 5 users and an invocation told it always has too little time left
+    monkeypatch.setenv("USERS_PER_BATCH", "5")
+    monkeypatch.setenv("YIELD_BELOW_SECONDS", "100000")
+    _forget_settings()
+    instance = next(iter(connect.service.instances.values()))
+    usernames = sorted(user.username for user in instance.users.values())[:23]
+    event = local_aws.upload(
+        "incoming/large.csv", _sample_file([f"{name},username,add,product,Insurance,1" for name in usernames])
+    )
+    outcome = _run(event)
+    # Then five batches ran in five invocations, and every row got through exactly once
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.invocations == 5
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    report = _report(local_aws, record["prefix"])
+    assert len(report) == 23
+    assert {row["status"] for row in report} <= {"succeeded", "skipped"}
+    assert connect.service.stats().calls["ListUserProficiencies"] == 23
+
+
+def test_a_crash_mid_job_resumes_without_sending_any_write_twice(
+    local_aws: LocalAws, connect: ConnectEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given batches of 4 users, each needing an Associate, an Update and a Disassociate
+    monkeypatch.setenv("USERS_PER_BATCH", "4")
+    _forget_settings()
+    instance = next(iter(connect.service.instances.values()))
+    users = sorted(instance.users.values(), key=lambda user: user.username)[:10]
+    rows = []
+    for user in users:
+        user.proficiencies = {("tier", "Tier1"): 1.0, ("region", "NA"): 1.0}
+        rows += [
+            f"{user.username},username,add,product,TV,2",
+            f"{user.username},username,update,tier,Tier1,3",
+            f"{user.username},username,remove,region,NA,",
+        ]
+    original = {user.id: dict(user.proficiencies) for user in users}
+    # And the function dies after batch 1 has sent its writes, before its results are saved
+    put_json = S3Store.put_json
+    crashes: list[str] = []
+
+    def crash_once(store: S3Store, key: str, document: Any) -> None:
+        if key.endswith("/batch-1.json") and not crashes:
+            crashes.append(key)
+            raise ConnectionError("Lambda runtime died")
+        put_json(store, key, document)
+
+    monkeypatch.setattr(S3Store, "put_json", crash_once)
+    event = local_aws.upload("incoming/crash.csv", _sample_file(rows))
+    # When S3's event reaches the function
+    outcome = _run(event)
+    # Then the execution resumed in a later invocation and finished
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert crashes
+    assert outcome.invocations >= 2
+    # And the emulator saw every write exactly once
+    writes = Counter((w.operation, w.user_id, w.proficiencies) for w in connect.service.stats().writes)
+    assert len(writes) == 30
+    assert set(writes.values()) == {1}
+    # And the report and rollback describe the first attempt's writes as this job's own
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    assert {row["status"] for row in _report(local_aws, record["prefix"])} == {"succeeded"}
+    assert len(_report(local_aws, record["prefix"], "rollback.csv")) == 30
+    for user in users:
+        assert user.proficiencies == {("tier", "Tier1"): 3.0, ("product", "TV"): 2.0}
+    # And dropping the rollback file restores the original state
+    rollback = local_aws.read(f"{record['prefix']}rollback.csv")
+    monkeypatch.setattr(S3Store, "put_json", put_json)
+    assert _run(local_aws.upload("incoming/undo.csv", rollback)).status == "SUCCEEDED"
+    assert {user.id: dict(user.proficiencies) for user in users} == original
+
+
+def test_a_rejected_file_is_reported_and_emailed_not_retried(
+    local_aws: LocalAws, connect: ConnectEmulator
+) -> None:
+    event = local_aws.upload("incoming/broken.csv", b"identifier,action\njdoe,add\n")
+    outcome = _run(event)
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.invocations == 1
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    assert record["status"] == "rejected"
+    reason = local_aws.read(f"{record['prefix']}rejection.txt").decode()
+    assert "identifier_type" in reason
+    assert _report(local_aws, record["prefix"]) == []
+    [summary] = local_aws.summaries()
+    assert summary["subject"] == "Connect profiles: broken.csv: rejected, nothing applied"
+    assert "identifier_type" in summary["body"]
+    assert sum(connect.service.stats().calls.values()) == 0
+
+
+def test_the_summary_subject_fits_sns_whatever_the_file_name(
+    local_aws: LocalAws, connect: ConnectEmulator
+) -> None:
+    long_name = "quarterly-skills-review-" + "x" * 120 + ".csv"
+    event = local_aws.upload(f"dry-run/{long_name}", _sample_file(["jdoe,username,add,product,TV,3"]))
+    assert _run(event).status == "SUCCEEDED"
+    [summary] = local_aws.summaries()
+    assert len(summary["subject"]) <= 100
+    assert summary["subject"].startswith("DRY RUN Connect profiles: quarterly-skills-review-")
+    assert summary["subject"].endswith(": 1 planned, 0 failed")
+
+
+def test_keys_outside_the_trigger_prefixes_are_ignored(local_aws: LocalAws, connect: ConnectEmulator) -> None:
+    event = local_aws.upload("reports/somewhere/report.csv", _sample_file(["jdoe,username,add,product,TV,3"]))
+    outcome = _run(event)
+    assert outcome.status == "SUCCEEDED"
+    assert outcome.result == {"records": []}
+    assert local_aws.summaries() == []
+
+
+def test_the_documented_event_shape_with_an_encoded_key(
+    local_aws: LocalAws, connect: ConnectEmulator
+) -> None:
+    # Given the S3 event from the AWS documentation (kept as a fixture), for an object whose key has
+    # spaces, a plus and an ampersand, pointed at the object version just uploaded
+    key = "incoming/Team A/agents & skills + tiers.csv"
+    uploaded = local_aws.upload(key, _sample_file(["jdoe,username,add,product,Mobile,2"]))["Records"][0]["s3"]
+    event = json.loads((EVENTS / "s3-object-created-put.json").read_text())
+    record = event["Records"][0]["s3"]
+    assert record["object"]["key"] == "incoming/Team+A/agents+%26+skills+%2B+tiers.csv"
+    record["bucket"]["name"] = BUCKET
+    record["object"].update(versionId=uploaded["object"]["versionId"], eTag=uploaded["object"]["eTag"])
+    # When it reaches the function
+    outcome = _run(event)
+    # Then that exact object version was read and applied
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result is not None
+    assert outcome.result["records"][0]["prefix"].startswith("reports/Team A/agents & skills + tiers/")
+    assert _user(connect, "jdoe").proficiencies[("product", "Mobile")] == 2.0
