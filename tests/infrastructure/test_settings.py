@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from infra.settings import Settings, SettingsError
-
-INSTANCE_ID = "11111111-2222-4333-8444-555555555555"
+from tests.infrastructure.synthesis import INSTANCE_ID, PROJECT_ROOT
 
 
 def problems_for(**context: object) -> list[str]:
@@ -123,3 +126,22 @@ def test_near_miss_keys_are_not_silently_ignored() -> None:
     (problem,) = problems_for(instanceId=INSTANCE_ID, instance_ID=INSTANCE_ID)
 
     assert problem == "unknown context key 'instance_ID': did you mean 'instanceId'?"
+
+
+def test_app_without_instance_id_exits_with_the_message_and_no_traceback() -> None:
+    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    environment.pop("CDK_CONTEXT_JSON", None)
+
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "instanceId: is required" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,30 @@
+"""Each synthesis is made once per session: jsii and CDK are slow to start, the assertions are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.infrastructure.synthesis import EMAIL, INSTANCE_ID, Synthesis, synthesize
+
+# Every setting away from its default, and the optional email left out.
+VARIANT = {
+    "instanceId": INSTANCE_ID.upper(),
+    "reservedConcurrency": "off",
+    "connectRate": "0.5",
+    "connectBurst": "3",
+    "maxProficienciesPerAgent": "20",
+    "reportRetentionDays": "30",
+}
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """The stack with the required instance ID, an email subscription and default settings."""
+    return synthesize(
+        tmp_path_factory.mktemp("cdk.out"), {"instanceId": INSTANCE_ID, "notificationEmail": EMAIL}
+    )
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    return synthesize(tmp_path_factory.mktemp("cdk.out.variant"), VARIANT)
