@@ -1,0 +1,175 @@
+"""The stack's settings: read once from CDK context, typed and validated before any construct exists.
+
+Every value may come from `cdk.json`, from `-c key=value` on the command line (always a string) or
+from a test's context dictionary, so each one is parsed from either form. An empty string counts as
+unset, which lets the Makefile pass optional values through unconditionally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Context key -> what it is, for error messages and the README.
+CONTEXT_KEYS: Mapping[str, str] = {
+    "instanceId": "Amazon Connect instance ID (required)",
+    "notificationEmail": "address subscribed to job summaries and alarms (optional)",
+    "connectRate": "requests per second per Connect API (default 2)",
+    "connectBurst": "token-bucket burst per Connect API (default 5)",
+    "maxProficienciesPerAgent": "the account's 'Proficiencies per agent' quota (default 10)",
+    "reservedConcurrency": "reserved concurrency, or 'off' (default 1: one job at a time)",
+    "reportRetentionDays": "days before reports/ objects expire (default 90)",
+}
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_OFF = frozenset({"off", "none", "false", "unreserved"})
+
+
+class SettingsError(ValueError):
+    """The CDK context is missing a required value or holds a malformed one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid CDK context for the Connect profiles stack:\n{lines}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    instance_id: str
+    notification_email: str | None = None
+    connect_rate: float = 2.0
+    connect_burst: int = 5
+    max_proficiencies_per_agent: int = 10
+    # None: no reserved concurrency (for accounts whose concurrency quota cannot spare any).
+    reserved_concurrency: int | None = 1
+    report_retention_days: int = 90
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, object]) -> Settings:
+        """Parses the context (`app.node.get_all_context()`); raises SettingsError listing every problem."""
+        problems: list[str] = []
+        _reject_near_misses(context, problems)
+        parser = _Parser(context, problems)
+        instance_id = parser.instance_id("instanceId")
+        settings = cls(
+            instance_id=instance_id or "",
+            notification_email=parser.email("notificationEmail"),
+            connect_rate=parser.number("connectRate", default=cls.connect_rate, minimum=0.01, maximum=1000.0),
+            connect_burst=parser.integer("connectBurst", default=cls.connect_burst, minimum=1, maximum=1000),
+            max_proficiencies_per_agent=parser.integer(
+                "maxProficienciesPerAgent", default=cls.max_proficiencies_per_agent, minimum=1, maximum=1000
+            ),
+            reserved_concurrency=parser.concurrency("reservedConcurrency", default=cls.reserved_concurrency),
+            report_retention_days=parser.integer(
+                "reportRetentionDays", default=cls.report_retention_days, minimum=1, maximum=36500
+            ),
+        )
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    @property
+    def connect_rate_text(self) -> str:
+        """The rate as the function's CONNECT_RATE variable carries it: `2`, not `2.0`."""
+        return f"{self.connect_rate:g}"
+
+
+def _reject_near_misses(context: Mapping[str, object], problems: list[str]) -> None:
+    """`-c instanceID=...` or `-c instance_id=...` would otherwise be silently ignored."""
+    canonical = {_squash(key): key for key in CONTEXT_KEYS}
+    for key in context:
+        expected = canonical.get(_squash(key))
+        if expected is not None and key != expected:
+            problems.append(f"unknown context key {key!r}: did you mean {expected!r}?")
+
+
+def _squash(key: str) -> str:
+    return key.replace("_", "").replace("-", "").lower()
+
+
+class _Parser:
+    def __init__(self, context: Mapping[str, object], problems: list[str]) -> None:
+        self._context = context
+        self._problems = problems
+
+    def _raw(self, key: str) -> object | None:
+        value = self._context.get(key)
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+        return value
+
+    def _fail(self, key: str, message: str) -> None:
+        self._problems.append(f"{key}: {message}")
+
+    def instance_id(self, key: str) -> str | None:
+        value = self._raw(key)
+        hint = "pass -c instanceId=<id>, the UUID at the end of the instance ARN (Connect console > instance)"
+        if value is None:
+            self._fail(key, f"is required; {hint}")
+            return None
+        text = str(value).lower()
+        if text.startswith("arn:"):
+            self._fail(key, f"{value!r} is an ARN; pass only the ID after 'instance/'")
+            return None
+        if not _UUID.match(text):
+            self._fail(key, f"{value!r} is not an instance ID; {hint}")
+            return None
+        return text
+
+    def email(self, key: str) -> str | None:
+        value = self._raw(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _EMAIL.match(value):
+            self._fail(key, f"{value!r} is not an email address")
+            return None
+        return value
+
+    def number(self, key: str, *, default: float, minimum: float, maximum: float) -> float:
+        value = self._raw(key)
+        if value is None:
+            return default
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            number = float(str(value))
+        except (TypeError, ValueError):
+            self._fail(key, f"{value!r} is not a number")
+            return default
+        if not minimum <= number <= maximum:
+            self._fail(key, f"{value!r} is outside {minimum:g}-{maximum:g}")
+            return default
+        return number
+
+    def integer(self, key: str, *, default: int, minimum: int, maximum: int) -> int:
+        value = self._raw(key)
+        if value is None:
+            return default
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            number = int(str(value)) if not isinstance(value, float) else int(value)
+        except (TypeError, ValueError):
+            self._fail(key, f"{value!r} is not a whole number")
+            return default
+        if not minimum <= number <= maximum:
+            self._fail(key, f"{value!r} is outside {minimum}-{maximum}")
+            return default
+        return number
+
+    def concurrency(self, key: str, *, default: int | None) -> int | None:
+        value = self._raw(key)
+        if value is None:
+            return default
+        if value is False or (isinstance(value, str) and value.lower() in _OFF):
+            return None
+        if value in (0, "0"):
+            # Reserved concurrency 0 would stop the function from ever running.
+            self._fail(key, "0 would disable the function; use 'off' for no reserved concurrency")
+            return default
+        return self.integer(key, default=default or 1, minimum=1, maximum=10000)

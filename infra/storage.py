@@ -1,0 +1,122 @@
+"""The job bucket (inputs and reports) and the bucket that receives its access logs."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+# The bucket's layout, shared with the function: files to apply, files to plan only, and outputs.
+INCOMING_PREFIX = "incoming/"
+DRY_RUN_PREFIX = "dry-run/"
+REPORTS_PREFIX = "reports/"
+INPUT_PREFIXES = (INCOMING_PREFIX, DRY_RUN_PREFIX)
+# S3 suffix filters are case-sensitive; these are the spellings spreadsheet tools produce.
+INPUT_SUFFIXES = (".csv", ".CSV")
+
+ACCESS_LOG_RETENTION = Duration.days(365)
+NONCURRENT_VERSION_RETENTION = Duration.days(30)
+
+
+class JobStorage(Construct):
+    """Versioned, private, TLS-only, encrypted bucket whose access is logged to a second bucket.
+
+    Both buckets are retained when the stack is deleted: they hold the job history and the audit
+    trail (see the README's teardown section).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, report_retention: Duration) -> None:
+        super().__init__(scope, construct_id)
+
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogBucket",
+            # Server access log delivery only supports SSE-S3 on the target bucket.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="ExpireAccessLogs", expiration=ACCESS_LOG_RETENTION),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "JobBucket",
+            # SSE-S3 rather than KMS so that administrators can upload with plain s3:PutObject rights.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            # The function reads the exact version named in the event, so an overwrite mid-job is harmless.
+            versioned=True,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="job-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireReports",
+                    prefix=REPORTS_PREFIX,
+                    expiration=report_retention,
+                ),
+                s3.LifecycleRule(
+                    id="TidyVersionsAndUploads",
+                    noncurrent_version_expiration=NONCURRENT_VERSION_RETENTION,
+                    expired_object_delete_marker=True,
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                ),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def grant_job_access(self, role: iam.IRole) -> None:
+        """Read inputs (the exact version in the event) and write reports; nothing else, no listing."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadJobInputs",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in INPUT_PREFIXES],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteJobReports",
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{REPORTS_PREFIX}*")],
+            )
+        )
+        bucket_id = Stack.of(self).get_logical_id(cast(CfnElement, self.bucket.node.default_child))
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Object grants are limited to the prefixes the job uses (read incoming/ and "
+                    "dry-run/, write reports/); the object names are only known at run time.",
+                    applies_to=[
+                        f"Resource::<{bucket_id}.Arn>/{prefix}*"
+                        for prefix in (*INPUT_PREFIXES, REPORTS_PREFIX)
+                    ],
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    def notify_on_new_input(self, target: lambda_.IFunction) -> None:
+        """Every new `.csv` under incoming/ or dry-run/ invokes `target` (reports/ never does)."""
+        destination = s3n.LambdaDestination(target)
+        for prefix in INPUT_PREFIXES:
+            for suffix in INPUT_SUFFIXES:
+                self.bucket.add_event_notification(
+                    s3.EventType.OBJECT_CREATED,
+                    destination,
+                    s3.NotificationKeyFilter(prefix=prefix, suffix=suffix),
+                )

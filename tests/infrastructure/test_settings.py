@@ -1,0 +1,147 @@
+"""Context validation: a missing or malformed value stops the synth with a message saying what to pass."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from infra.settings import Settings, SettingsError
+from tests.infrastructure.synthesis import INSTANCE_ID, PROJECT_ROOT
+
+
+def problems_for(**context: object) -> list[str]:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_context(context)
+    return raised.value.problems
+
+
+def test_defaults_apply_when_only_the_instance_id_is_given() -> None:
+    settings = Settings.from_context({"instanceId": INSTANCE_ID})
+
+    assert settings == Settings(instance_id=INSTANCE_ID)
+    assert (settings.connect_rate_text, settings.connect_burst) == ("2", 5)
+    assert (settings.max_proficiencies_per_agent, settings.reserved_concurrency) == (10, 1)
+    assert settings.notification_email is None
+    assert settings.report_retention_days == 90
+
+
+def test_command_line_strings_and_cdk_json_numbers_both_parse() -> None:
+    from_cli = Settings.from_context(
+        {
+            "instanceId": f" {INSTANCE_ID.upper()} ",
+            "notificationEmail": "ops@example.com",
+            "connectRate": "0.5",
+            "connectBurst": "3",
+            "maxProficienciesPerAgent": "20",
+            "reservedConcurrency": "2",
+            "reportRetentionDays": "30",
+        }
+    )
+    from_json = Settings.from_context(
+        {
+            "instanceId": INSTANCE_ID,
+            "notificationEmail": "ops@example.com",
+            "connectRate": 0.5,
+            "connectBurst": 3,
+            "maxProficienciesPerAgent": 20.0,
+            "reservedConcurrency": 2,
+            "reportRetentionDays": 30,
+        }
+    )
+
+    assert from_cli == from_json
+    assert from_cli.instance_id == INSTANCE_ID
+    assert from_cli.connect_rate_text == "0.5"
+
+
+@pytest.mark.parametrize("off", ["off", "OFF", "none", "false", False])
+def test_reserved_concurrency_can_be_turned_off(off: object) -> None:
+    assert (
+        Settings.from_context({"instanceId": INSTANCE_ID, "reservedConcurrency": off}).reserved_concurrency
+        is None
+    )
+
+
+def test_empty_optional_values_count_as_unset() -> None:
+    settings = Settings.from_context({"instanceId": INSTANCE_ID, "notificationEmail": "", "connectRate": " "})
+
+    assert settings.notification_email is None
+    assert settings.connect_rate == 2.0
+
+
+def test_missing_instance_id_says_what_to_pass() -> None:
+    (problem,) = problems_for()
+
+    assert "instanceId" in problem
+    assert "is required" in problem
+    assert "-c instanceId=" in problem
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("not-a-uuid", "is not an instance ID"),
+        ("11111111-2222-4333-8444-55555555555", "is not an instance ID"),
+        (f"arn:aws:connect:eu-west-1:123456789012:instance/{INSTANCE_ID}", "pass only the ID"),
+    ],
+)
+def test_malformed_instance_id_is_rejected(value: str, expected: str) -> None:
+    (problem,) = problems_for(instanceId=value)
+
+    assert problem.startswith("instanceId:")
+    assert expected in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("notificationEmail", "not-an-email", "is not an email address"),
+        ("connectRate", "fast", "is not a number"),
+        ("connectRate", "0", "is outside"),
+        ("connectBurst", "2.5", "is not a whole number"),
+        ("connectBurst", True, "is not a whole number"),
+        ("maxProficienciesPerAgent", "0", "is outside 1-1000"),
+        ("reportRetentionDays", "-1", "is outside"),
+        ("reservedConcurrency", "0", "use 'off'"),
+        ("reservedConcurrency", "many", "is not a whole number"),
+    ],
+)
+def test_malformed_values_are_rejected(key: str, value: object, expected: str) -> None:
+    (problem,) = problems_for(instanceId=INSTANCE_ID, **{key: value})
+
+    assert problem.startswith(f"{key}:")
+    assert expected in problem
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = problems_for(connectRate="x", connectBurst="y")
+
+    assert [problem.split(":")[0] for problem in problems] == ["instanceId", "connectRate", "connectBurst"]
+
+
+def test_near_miss_keys_are_not_silently_ignored() -> None:
+    (problem,) = problems_for(instanceId=INSTANCE_ID, instance_ID=INSTANCE_ID)
+
+    assert problem == "unknown context key 'instance_ID': did you mean 'instanceId'?"
+
+
+def test_app_without_instance_id_exits_with_the_message_and_no_traceback() -> None:
+    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    environment.pop("CDK_CONTEXT_JSON", None)
+
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "instanceId: is required" in result.stderr
+    assert "Traceback" not in result.stderr
