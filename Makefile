@@ -7,15 +7,30 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+NPM_STAMP := node_modules/.installed
+# The CDK CLI pinned in package.json/package-lock.json; npx finds it in node_modules, no registry needed.
+CDK := npx --no-install cdk
+# Optional stack settings, passed to the app as CDK context when set (see the README's Deploy section).
+CDK_SETTINGS = $(if $(NOTIFICATION_EMAIL),-c notificationEmail=$(NOTIFICATION_EMAIL)) \
+	$(if $(CONNECT_RATE),-c connectRate=$(CONNECT_RATE)) \
+	$(if $(CONNECT_BURST),-c connectBurst=$(CONNECT_BURST)) \
+	$(if $(MAX_PROFICIENCIES_PER_AGENT),-c maxProficienciesPerAgent=$(MAX_PROFICIENCIES_PER_AGENT)) \
+	$(if $(RESERVED_CONCURRENCY),-c reservedConcurrency=$(RESERVED_CONCURRENCY)) \
+	$(if $(REPORT_RETENTION_DAYS),-c reportRetentionDays=$(REPORT_RETENTION_DAYS))
+
 .PHONY: install test lint format demo synth deploy bench emulator clean
 
-install: $(STAMP)
+install: $(STAMP) $(NPM_STAMP)
 
 # Re-runs only when a dependency list changes, so it is quick when nothing did.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
 	touch $(STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
 
 test: install
 	$(BIN)/python -m pytest
@@ -37,11 +52,16 @@ emulator: install
 demo: install
 	$(BIN)/python -m local_stand_ins.demo --out demo-output
 
+# Synthesises the stack into cdk.out with cdk-nag checks; no AWS account, credentials or Docker needed.
+# Without INSTANCE_ID a placeholder ID is used: the template is complete, just not deployable.
 synth: install
-	@echo "make synth: the CDK stack arrives with issue 5."; exit 1
+	$(CDK) synth --no-notices --quiet \
+		-c instanceId=$(or $(INSTANCE_ID),00000000-0000-4000-8000-000000000000) $(CDK_SETTINGS)
 
+# Deploys to the account and Region of your AWS credentials (the Connect instance's Region).
 deploy: install
-	@echo "make deploy: the CDK stack arrives with issue 5."; exit 1
+	@test -n "$(INSTANCE_ID)" || { echo "make deploy: set INSTANCE_ID=<Amazon Connect instance ID>" >&2; exit 1; }
+	$(CDK) deploy --no-notices -c instanceId=$(INSTANCE_ID) $(CDK_SETTINGS)
 
 bench: install
 	@echo "make bench: the benchmarks arrive with issue 6."; exit 1

@@ -73,7 +73,7 @@ def lambda_environment(asset: Path, function_properties: dict[str, Any]) -> dict
 def test_handler_imports_from_the_asset_alone(asset_dir: Path, function_properties: dict[str, Any]) -> None:
     module, function = function_properties["Handler"].rsplit(".", 1)
 
-    result = subprocess.run(  # noqa: S603 - fixed argv
+    result = subprocess.run(
         [sys.executable, "-I", "-S", "-B", "-c", IMPORT_PROBE, str(asset_dir), module, function],
         env=lambda_environment(asset_dir, function_properties),
         cwd=asset_dir,
