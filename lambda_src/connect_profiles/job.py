@@ -18,8 +18,15 @@ from urllib.parse import unquote_plus
 
 from connect_profiles.connect_gateway import ConnectGateway, ConnectUnavailable
 from connect_profiles.csv_output import report_csv
-from connect_profiles.engine import EngineSettings, assemble, check_offline, prepare, run_users
-from connect_profiles.job_state import plan_from_json, plan_to_json, results_from_json, results_to_json
+from connect_profiles.engine import EngineSettings, JobPlan, assemble, check_offline, prepare, run_users
+from connect_profiles.job_state import (
+    plan_from_json,
+    plan_to_json,
+    results_from_json,
+    results_to_json,
+    users_from_json,
+    users_to_json,
+)
 from connect_profiles.model import FileRejected
 from connect_profiles.outputs import REPORT, rejection_summary, render_files, summarise
 from connect_profiles.s3_store import S3Journal, S3Store
@@ -140,14 +147,19 @@ class Job:
             plan = prepare(offline, self.gateway)
         except (FileRejected, ConnectUnavailable) as error:
             return {**info, "rejected": self._reject(info, str(error))}
-        self.store.put_json(f"{info['state']}plan.json", plan_to_json(plan))
-        batch = self.settings.users_per_batch
+        # Each batch step reads only its own users; finish reads the rows settled here.
+        size = self.settings.users_per_batch
+        batches = [plan.users[start : start + size] for start in range(0, len(plan.users), size)]
+        for index, users in enumerate(batches):
+            self.store.put_json(f"{info['state']}users-{index}.json", users_to_json(users))
+        settled = JobPlan(plan.settled, [], plan.warnings, plan.data_rows)
+        self.store.put_json(f"{info['state']}plan.json", plan_to_json(settled))
         return {
             **info,
             "rejected": None,
             "rows": plan.data_rows,
             "users": len(plan.users),
-            "batches": (len(plan.users) + batch - 1) // batch,
+            "batches": len(batches),
         }
 
     def _reject(self, info: dict[str, Any], reason: str) -> str:
@@ -168,9 +180,7 @@ class Job:
     # --- step: one batch of users ---------------------------------------------------------
 
     def run_batch(self, info: dict[str, Any], index: int) -> dict[str, Any]:
-        plan = plan_from_json(self.store.get_json(f"{info['state']}plan.json"))
-        size = self.settings.users_per_batch
-        users = plan.users[index * size : (index + 1) * size]
+        users = users_from_json(self.store.get_json(f"{info['state']}users-{index}.json"))
         journal = S3Journal(self.store, f"{info['state']}journal/")
         results = run_users(users, self.gateway, self.engine, dry_run=info["dry_run"], journal=journal)
         self.store.put_json(f"{info['state']}batch-{index}.json", results_to_json(results))

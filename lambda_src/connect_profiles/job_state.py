@@ -43,31 +43,39 @@ def _change_from(data: dict[str, Any]) -> Change:
     return Change(_row_from(data["row"]), IdentifierType(data["type"]), Action(data["action"]), data["level"])
 
 
+def users_to_json(users: list[UserWork]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": work.user_id,
+            "changes": [_change(c) for c in work.changes],
+            "notes": {str(line): note for line, note in work.notes.items()},
+        }
+        for work in users
+    ]
+
+
+def users_from_json(data: list[dict[str, Any]]) -> list[UserWork]:
+    return [
+        UserWork(
+            entry["id"],
+            [_change_from(c) for c in entry["changes"]],
+            {int(line): note for line, note in entry["notes"].items()},
+        )
+        for entry in data
+    ]
+
+
 def plan_to_json(plan: JobPlan) -> dict[str, Any]:
     return {
         "settled": [_outcome(o) for o in plan.settled],
-        "users": [
-            {
-                "id": work.user_id,
-                "changes": [_change(c) for c in work.changes],
-                "notes": {str(line): note for line, note in work.notes.items()},
-            }
-            for work in plan.users
-        ],
+        "users": users_to_json(plan.users),
         "warnings": plan.warnings,
         "data_rows": plan.data_rows,
     }
 
 
 def plan_from_json(data: dict[str, Any]) -> JobPlan:
-    users = [
-        UserWork(
-            entry["id"],
-            [_change_from(c) for c in entry["changes"]],
-            {int(line): note for line, note in entry["notes"].items()},
-        )
-        for entry in data["users"]
-    ]
+    users = users_from_json(data["users"])
     return JobPlan([_outcome_from(o) for o in data["settled"]], users, data["warnings"], data["data_rows"])
 
 
