@@ -1,8 +1,10 @@
 """The Amazon Connect adapter: the engine's only way to the Connect APIs.
 
-Every call waits for its API's token first, and botocore's own retries (set explicitly) absorb the
-throttles and transient errors that remain. Errors come back as typed exceptions carrying the API's
-error code and message.
+Every attempt, retries included, waits for its API's token before it is signed and sent, and
+botocore's own retries (set explicitly) absorb the throttles and transient errors that remain. A
+retry that skipped the bucket would spend a token promised to another caller and set off a chain
+of throttles whenever anything else in the account used the same API. Errors come back as typed
+exceptions carrying the API's error code and message.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class ConnectGateway:
         self._pacer = pacer
         self.retries = 0  # attempts botocore repeated (throttles, 5xx), for metrics
         self._lock = threading.Lock()
+        client.meta.events.register("before-sign.connect", self._pace)
+
+    def _pace(self, operation_name: str, **_: Any) -> None:
+        self._pacer.wait(operation_name)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -160,7 +166,6 @@ class ConnectGateway:
     # --- plumbing -----------------------------------------------------------------------------
 
     def _call(self, operation: str, method: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
-        self._pacer.wait(operation)
         try:
             response = method(InstanceId=self.instance_id, **params)
         except ClientError as error:

@@ -13,7 +13,9 @@ import pytest
 
 from connect_emulator import Behaviour, Faults, Quota, generate_seed, instance_from_seed
 from connect_profiles.cli import main
+from connect_profiles.connect_gateway import ConnectGateway
 from connect_profiles.model import INPUT_COLUMNS, REPORT_COLUMNS
+from connect_profiles.pacing import Pacer, Rate
 from tests.conftest import EmulatorFactory, RunningEmulator
 
 Snapshot = dict[str, dict[tuple[str, str], float]]
@@ -354,3 +356,29 @@ class TestCannotRun:
         out = capsys.readouterr().out
         assert "line 2: failed: level must be a whole number from 1 to 5" in out
         assert "line 3: skipped: duplicate of line 2" in out
+
+
+class RecordingPacer(Pacer):
+    def __init__(self) -> None:
+        super().__init__(Rate(10_000.0, 10_000))
+        self.waited: list[str] = []
+
+    def wait(self, api: str) -> float:
+        self.waited.append(api)
+        return super().wait(api)
+
+
+def test_every_attempt_waits_for_its_apis_token_retries_included(start_emulator: EmulatorFactory) -> None:
+    # Given an API whose bucket holds one token, refilling quickly
+    running = start_emulator(quota=Quota(rate=50.0, burst=1))
+    pacer = RecordingPacer()
+    gateway = ConnectGateway(running.client(attempts=5), running.instance.id, pacer)
+    user_id = next(iter(running.instance.users))
+    # When two reads go out back to back, the second is throttled once and retried
+    gateway.list_proficiencies(user_id)
+    gateway.list_proficiencies(user_id)
+    throttles = running.service.stats().throttles["ListUserProficiencies"]
+    assert throttles >= 1
+    # Then the retry took a token too, so it never jumps the queue of other callers
+    assert pacer.waited == ["ListUserProficiencies"] * (2 + throttles)
+    assert gateway.retries == throttles
