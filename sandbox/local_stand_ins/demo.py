@@ -91,7 +91,7 @@ def _run(aws: LocalAws, args: argparse.Namespace, instance_id: str, stats: Calla
     print(f"   Connect calls made: {dict(sorted(calls.items()))}")
     print(
         "\nThis ran on local stand-ins. To run for real: `make deploy INSTANCE_ID=<your instance id> "
-        "EMAIL=<you@example.com>`, confirm the subscription email, then "
+        "NOTIFICATION_EMAIL=<you@example.com>`, confirm the subscription email, then "
         "`aws s3 cp changes.csv s3://<bucket>/incoming/` (see README, Deploy). "
         "Or locally against a real instance: `connect-profiles plan changes.csv --instance-id <id>`."
     )
