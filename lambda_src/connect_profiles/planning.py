@@ -50,18 +50,6 @@ class UserPlan:
         )
 
     @property
-    def to_disassociate(self) -> list[Key]:
-        return self.writes_from(self.before).disassociate
-
-    @property
-    def to_associate(self) -> list[Proficiency]:
-        return self.writes_from(self.before).associate
-
-    @property
-    def to_update(self) -> list[Proficiency]:
-        return self.writes_from(self.before).update
-
-    @property
     def has_writes(self) -> bool:
         return self.before != self.after
 

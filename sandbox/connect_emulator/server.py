@@ -145,10 +145,9 @@ class ConnectService:
         try:
             request = self.wire.parse(method, path, body)
         except ConnectError as error:
-            operation = self._operation_name(method, path)
-            if operation:
-                self._count(operation, "requests")
-                self._count(operation, "errors")
+            if error.operation:
+                self._count(error.operation, "requests")
+                self._count(error.operation, "errors")
             return _error(error)
         operation = request.operation
         self._count(operation, "requests")
@@ -186,13 +185,6 @@ class ConnectService:
     def _count(self, operation: str, counter: str) -> None:
         with self._lock:
             getattr(self._stats, counter)[operation] += 1
-
-    def _operation_name(self, method: str, path: str) -> str | None:
-        bare = path.partition("?")[0]
-        for route in self.wire.routes:
-            if route.method == method and route.pattern.match(bare):
-                return str(route.operation.name)
-        return None
 
 
 def _write_record(request: Request) -> WriteRecord:

@@ -43,6 +43,7 @@ class ConnectError(Exception):
         self.code = code
         self.message = message
         self.status = status
+        self.operation: str | None = None  # set once the request is routed, for the counters
 
 
 def invalid_parameter(message: str) -> ConnectError:
@@ -89,8 +90,12 @@ class WireModel:
         for route in self.routes:
             match = route.pattern.match(path)
             if match and route.method == method:
-                params = self._params(route.operation, match.groupdict(), parse_qs(query), body)
-                validate(params, route.operation.input_shape)
+                try:
+                    params = self._params(route.operation, match.groupdict(), parse_qs(query), body)
+                    validate(params, route.operation.input_shape)
+                except ConnectError as error:
+                    error.operation = route.operation.name
+                    raise
                 return Request(route.operation.name, params)
         raise ConnectError("UnknownOperationException", f"No operation for {method} {path}", 404)
 

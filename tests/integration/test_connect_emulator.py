@@ -80,6 +80,9 @@ class TestUsers:
         assert _error_code(raised.value) == "InvalidParameterException"
         assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         assert "valid max value: 1000" in str(raised.value)
+        # A request refused by the model still counts against its operation
+        stats = emulator.service.stats()
+        assert (stats.requests["ListUsers"], stats.errors["ListUsers"]) == (1, 1)
 
     def test_unknown_instance_and_user_are_resource_not_found(self, emulator: RunningEmulator) -> None:
         client = emulator.client()

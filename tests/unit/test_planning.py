@@ -62,12 +62,13 @@ def test_every_line_of_the_semantics_table(
     # Then the row's outcome and the calls needed are exactly those of the table
     [outcome] = plan.outcomes
     assert (outcome.status, outcome.message, outcome.user_id) == (status, message, USER)
+    writes = plan.writes_from(plan.before)
     needed = tuple(
         name
         for name, items in (
-            ("associate", plan.to_associate),
-            ("update", plan.to_update),
-            ("disassociate", plan.to_disassociate),
+            ("associate", writes.associate),
+            ("update", writes.update),
+            ("disassociate", writes.disassociate),
         )
         if items
     )
@@ -93,9 +94,10 @@ def test_each_row_sees_the_state_the_rows_before_it_leave() -> None:
         (6, Status.SKIPPED, "already at level 3"),
     ]
     # And the rows fold into one call per write API, with the net levels
-    assert plan.to_disassociate == [("tier", "Tier1")]
-    assert plan.to_associate == [Proficiency("region", "EMEA", 4)]
-    assert plan.to_update == []
+    writes = plan.writes_from(plan.before)
+    assert writes.disassociate == [("tier", "Tier1")]
+    assert writes.associate == [Proficiency("region", "EMEA", 4)]
+    assert writes.update == []
     assert plan.carried == {("tier", "Tier1"): [1], ("region", "EMEA"): [2, 3]}
 
 
@@ -111,9 +113,10 @@ def test_many_rows_for_one_user_fold_into_at_most_one_call_per_write_api() -> No
     ]
     plan = fold(USER, held, changes, max_proficiencies=10)
     assert all(outcome.status is Status.SUCCEEDED for outcome in plan.outcomes)
-    assert plan.to_update == [Proficiency("language", "English", 2), Proficiency("language", "Spanish", 5)]
-    assert plan.to_disassociate == [("tier", "Tier1")]
-    assert plan.to_associate == [
+    writes = plan.writes_from(plan.before)
+    assert writes.update == [Proficiency("language", "English", 2), Proficiency("language", "Spanish", 5)]
+    assert writes.disassociate == [("tier", "Tier1")]
+    assert writes.associate == [
         Proficiency("tier", "Tier2", 3),
         Proficiency("region", "NA", 1),
         Proficiency("product", "TV", 4),
