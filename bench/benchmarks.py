@@ -29,7 +29,7 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,10 +38,18 @@ from typing import Any
 
 from connect_emulator import ConnectEmulator, ConnectService, Quota, generate_seed, instance_from_seed
 from connect_emulator.seed import SAMPLE_ATTRIBUTES
-from connect_profiles.connect_gateway import LIST_USERS_PAGE, ConnectGateway, UserRef, connect_client
-from connect_profiles.engine import EngineSettings, assemble, check_offline, prepare, run_job, run_users
-from connect_profiles.model import INPUT_COLUMNS, Proficiency
-from connect_profiles.pacing import Pacer, Rate
+from connect_profiles.adapters.connect import ConnectGateway, connect_client
+from connect_profiles.adapters.pacing import Pacer, Rate
+from connect_profiles.domain.engine import (
+    EngineSettings,
+    assemble,
+    check_offline,
+    prepare,
+    run_job,
+    run_users,
+)
+from connect_profiles.domain.model import INPUT_COLUMNS, Proficiency
+from connect_profiles.ports import LIST_USERS_PAGE, UserRef
 
 REAL_RATE = 2.0  # Connect: requests per second, per API
 BURST = 5  # Connect: burst per API (not scaled)
@@ -342,15 +350,15 @@ def run_shape(shape: Shape, scale: float) -> Measured:
     instance = instance_from_seed(shape.document)
     service = ConnectService(quota=Quota(rate=rate.per_second, burst=BURST))
     service.add_instance(instance)
-    settings = EngineSettings(rate=rate, max_proficiencies=LIMIT)
+    settings = EngineSettings(max_proficiencies=LIMIT)
     data = encode(shape.rows)
     with ConnectEmulator(service) as emulator:
         os.environ["AWS_ENDPOINT_URL_CONNECT"] = emulator.endpoint_url
-        client = connect_client(region=REGION, pool_size=settings.workers * 2)
+        client = connect_client(Pacer(rate), region=REGION, pool_size=settings.workers * 2)
         # Warm the client (model loading, first connection) on an API the job never calls.
         client.list_predefined_attributes(InstanceId=instance.id, MaxResults=1)
         service.reset_stats()
-        gateway = ConnectGateway(client, instance.id, Pacer(settings.rate, settings.per_api))
+        gateway = ConnectGateway(client, instance.id)
         # The harness's own objects (every shape's instance and file) are left out of garbage
         # collection while the job runs: a collector pause is SCALE times longer in token periods
         # here than it would be at Connect's rate.
@@ -369,11 +377,13 @@ def run_shape(shape: Shape, scale: float) -> Measured:
 # --- the CPU side: parse and plan 100,000 rows with no network ---------------------------------
 
 
-class OfflineGateway(ConnectGateway):
+class OfflineGateway:
     """Answers the engine's reads from memory: what the engine itself costs, without Connect."""
 
+    instance_id = "offline"
+    retries = 0
+
     def __init__(self, agents: Sequence[Agent]) -> None:
-        super().__init__(connect_client(region=REGION), "offline", Pacer())  # never called
         self._agents = {a.id: a for a in agents}
         self._refs = [UserRef(a.id, a.username) for a in agents]
 
@@ -392,6 +402,15 @@ class OfflineGateway(ConnectGateway):
     def list_proficiencies(self, user_id: str) -> list[Proficiency]:
         return [Proficiency(*key, level) for key, level in self._agents[user_id].held.items()]
 
+    # The CPU benchmark plans (a dry run): nothing is ever written.
+    def associate(self, user_id: str, proficiencies: Iterable[Proficiency]) -> None:
+        raise AssertionError("the offline benchmark never writes")
+
+    update = associate
+
+    def disassociate(self, user_id: str, keys: Iterable[tuple[str, str]]) -> None:
+        raise AssertionError("the offline benchmark never writes")
+
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
@@ -408,7 +427,7 @@ def cpu_child(trace: bool) -> dict[str, float]:
     data = encode(rows)
     gateway = OfflineGateway(agents)
     del document, per_user
-    settings = EngineSettings(rate=Rate(REAL_RATE, BURST), max_proficiencies=LIMIT)
+    settings = EngineSettings(max_proficiencies=LIMIT)
     if trace:
         tracemalloc.start()
     times: dict[str, float] = {}

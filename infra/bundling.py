@@ -30,7 +30,8 @@ REQUIREMENTS_FILE = PROJECT_ROOT / "requirements.txt"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
-HANDLER = f"{PACKAGE_NAME}.handler.lambda_handler"
+HANDLER_MODULE = Path("entrypoints") / "handler.py"
+HANDLER = f"{PACKAGE_NAME}.entrypoints.handler.lambda_handler"
 
 # pip's view of the Lambda environment: CPython 3.14 on Amazon Linux 2023 (glibc 2.34), arm64.
 # No .pyc: the runtime ignores bytecode compiled by this machine's interpreter version anyway.
@@ -57,8 +58,8 @@ class PipLocalBundling:
 
     def try_bundle(self, output_dir: str, options: cdk.BundlingOptions) -> bool:
         package = LAMBDA_SOURCE_ROOT / PACKAGE_NAME
-        if not (package / "handler.py").is_file():
-            raise FileNotFoundError(f"the function's handler module is missing: {package / 'handler.py'}")
+        if not (package / HANDLER_MODULE).is_file():
+            raise FileNotFoundError(f"the function's handler module is missing: {package / HANDLER_MODULE}")
         target = Path(output_dir)
         subprocess.run(pip_install_command(target), check=True)  # noqa: S603 - fixed argv, no shell
         # Console scripts carry this machine's interpreter in their shebang; the function never runs them.

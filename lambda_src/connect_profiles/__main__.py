@@ -2,6 +2,6 @@
 
 import sys
 
-from connect_profiles.cli import main
+from connect_profiles.entrypoints.cli import main
 
 sys.exit(main())

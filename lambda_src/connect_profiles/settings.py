@@ -7,8 +7,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from connect_profiles.engine import EngineSettings
-from connect_profiles.pacing import Rate
+from connect_profiles.contract import (
+    DEFAULT_CONNECT_BURST,
+    DEFAULT_CONNECT_RATE,
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_PROFICIENCIES,
+    DEFAULT_USERS_PER_BATCH,
+    DEFAULT_YIELD_BELOW_SECONDS,
+    Env,
+)
+from connect_profiles.domain.engine import EngineSettings
+from connect_profiles.domain.job import JobConfig
 
 
 class SettingsError(ValueError):
@@ -20,16 +29,19 @@ class Settings:
     instance_id: str
     summary_topic_arn: str
     idempotency_table: str
-    connect_rate: float = 2.0
-    connect_burst: int = 5
-    max_proficiencies: int = 10
-    users_per_batch: int = 200
-    # End the invocation (and resume in a new one) when less than this is left after a batch.
-    yield_below_seconds: int = 240
+    connect_rate: float = DEFAULT_CONNECT_RATE
+    connect_burst: int = DEFAULT_CONNECT_BURST
+    max_proficiencies: int = DEFAULT_MAX_PROFICIENCIES
+    users_per_batch: int = DEFAULT_USERS_PER_BATCH
+    yield_below_seconds: int = DEFAULT_YIELD_BELOW_SECONDS
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
 
     def engine(self) -> EngineSettings:
-        return EngineSettings(
-            rate=Rate(self.connect_rate, self.connect_burst), max_proficiencies=self.max_proficiencies
+        return EngineSettings(max_proficiencies=self.max_proficiencies)
+
+    def job(self) -> JobConfig:
+        return JobConfig(
+            instance_id=self.instance_id, engine=self.engine(), users_per_batch=self.users_per_batch
         )
 
     @classmethod
@@ -53,14 +65,15 @@ class Settings:
             return value
 
         return cls(
-            instance_id=required("CONNECT_INSTANCE_ID"),
-            summary_topic_arn=required("SUMMARY_TOPIC_ARN"),
-            idempotency_table=required("IDEMPOTENCY_TABLE_NAME"),
-            connect_rate=float(number("CONNECT_RATE", 2.0, float)),
-            connect_burst=int(number("CONNECT_BURST", 5, int)),
-            max_proficiencies=int(number("MAX_PROFICIENCIES_PER_AGENT", 10, int)),
-            users_per_batch=int(number("USERS_PER_BATCH", 200, int)),
-            yield_below_seconds=int(number("YIELD_BELOW_SECONDS", 240, int)),
+            instance_id=required(Env.CONNECT_INSTANCE_ID),
+            summary_topic_arn=required(Env.SUMMARY_TOPIC_ARN),
+            idempotency_table=required(Env.IDEMPOTENCY_TABLE_NAME),
+            connect_rate=float(number(Env.CONNECT_RATE, DEFAULT_CONNECT_RATE, float)),
+            connect_burst=int(number(Env.CONNECT_BURST, DEFAULT_CONNECT_BURST, int)),
+            max_proficiencies=int(number(Env.MAX_PROFICIENCIES_PER_AGENT, DEFAULT_MAX_PROFICIENCIES, int)),
+            users_per_batch=int(number(Env.USERS_PER_BATCH, DEFAULT_USERS_PER_BATCH, int)),
+            yield_below_seconds=int(number(Env.YIELD_BELOW_SECONDS, DEFAULT_YIELD_BELOW_SECONDS, int)),
+            lease_seconds=int(number(Env.LEASE_SECONDS, DEFAULT_LEASE_SECONDS, int)),
         )
 
 

@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(aws: LocalAws, args: argparse.Namespace, instance_id: str, stats: Callable[[], Stats]) -> int:
-    from connect_profiles.handler import lambda_handler  # after the environment is in place
-    from connect_profiles.outputs import format_table
+    from connect_profiles.domain.outputs import format_table
+    from connect_profiles.entrypoints.handler import lambda_handler  # after the environment is in place
 
     key = f"{'dry-run' if args.dry_run else 'incoming'}/{args.csv.name}"
     print(f"\n1. Uploaded {args.csv} to s3://{BUCKET}/{key} (instance {instance_id})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.bundling import LAMBDA_SOURCE_ROOT, PACKAGE_NAME
+from infra.bundling import HANDLER_MODULE, LAMBDA_SOURCE_ROOT, PACKAGE_NAME
 from tests.infrastructure.synthesis import EMAIL, INSTANCE_ID, Synthesis, synthesize
 
 # Every setting away from its default, and the optional email left out.
@@ -34,6 +34,6 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 @pytest.fixture(scope="session")
 def bundled(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     """The one synthesis that really builds the function's code asset (pip, no Docker)."""
-    if not (LAMBDA_SOURCE_ROOT / PACKAGE_NAME / "handler.py").is_file():
-        pytest.skip(f"no handler module yet: {LAMBDA_SOURCE_ROOT / PACKAGE_NAME / 'handler.py'}")
+    if not (LAMBDA_SOURCE_ROOT / PACKAGE_NAME / HANDLER_MODULE).is_file():
+        pytest.skip(f"no handler module yet: {LAMBDA_SOURCE_ROOT / PACKAGE_NAME / HANDLER_MODULE}")
     return synthesize(tmp_path_factory.mktemp("cdk.out.bundled"), {"instanceId": INSTANCE_ID}, bundle=True)

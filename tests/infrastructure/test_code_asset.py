@@ -123,7 +123,7 @@ def test_compiled_extensions_target_the_function_runtime_and_architecture(
 
 
 def test_asset_holds_the_package_without_bytecode_scripts_or_local_tools(asset_dir: Path) -> None:
-    assert (asset_dir / "connect_profiles" / "handler.py").is_file()
+    assert (asset_dir / "connect_profiles" / "entrypoints" / "handler.py").is_file()
     assert not list(asset_dir.rglob("__pycache__"))
     assert not (asset_dir / "bin").exists()
     for local_only in (

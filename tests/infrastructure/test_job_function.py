@@ -7,7 +7,7 @@ from typing import Any
 from tests.infrastructure.intrinsics import statements
 from tests.infrastructure.synthesis import INSTANCE_ID, Synthesis
 
-HANDLER = "connect_profiles.handler.lambda_handler"
+HANDLER = "connect_profiles.entrypoints.handler.lambda_handler"
 
 
 def job_function(synth: Synthesis) -> tuple[str, dict[str, Any]]:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from connect_emulator import Behaviour, Faults, Quota, generate_seed, instance_from_seed
-from connect_profiles.cli import main
-from connect_profiles.connect_gateway import ConnectGateway
-from connect_profiles.model import INPUT_COLUMNS, REPORT_COLUMNS
-from connect_profiles.pacing import Pacer, Rate
+from connect_profiles.adapters.connect import ConnectGateway, pace_client
+from connect_profiles.adapters.pacing import Pacer, Rate
+from connect_profiles.domain.model import INPUT_COLUMNS, REPORT_COLUMNS
+from connect_profiles.entrypoints.cli import main
 from tests.conftest import EmulatorFactory, RunningEmulator
 
 Snapshot = dict[str, dict[tuple[str, str], float]]
@@ -372,7 +372,7 @@ def test_every_attempt_waits_for_its_apis_token_retries_included(start_emulator:
     # Given an API whose bucket holds one token, refilling quickly
     running = start_emulator(quota=Quota(rate=50.0, burst=1))
     pacer = RecordingPacer()
-    gateway = ConnectGateway(running.client(attempts=5), running.instance.id, pacer)
+    gateway = ConnectGateway(pace_client(running.client(attempts=5), pacer), running.instance.id)
     user_id = next(iter(running.instance.users))
     # When two reads go out back to back, the second is throttled once and retried
     gateway.list_proficiencies(user_id)

@@ -15,8 +15,10 @@ import pytest
 
 from connect_emulator import SAMPLE_SEED, load_seed
 from connect_emulator.server import ConnectEmulator
-from connect_profiles import aws_clients, handler, settings
-from connect_profiles.s3_store import S3Store
+from connect_profiles import settings
+from connect_profiles.adapters import clients as aws_clients
+from connect_profiles.adapters.s3 import S3Store
+from connect_profiles.entrypoints import handler
 from local_stand_ins import BASE_ENVIRONMENT, BUCKET, TABLE, Invocation, LocalAws, invoke, start_connect
 from tests.conftest import UNTHROTTLED
 

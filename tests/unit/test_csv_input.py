@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from connect_profiles.csv_input import (
+from connect_profiles.domain.csv_input import (
     Limits,
     OverfullRow,
     ParsedFile,
@@ -14,7 +14,7 @@ from connect_profiles.csv_input import (
     find_duplicates,
     read_csv,
 )
-from connect_profiles.model import Action, Change, CsvRow, FileRejected, IdentifierType
+from connect_profiles.domain.model import Action, Change, CsvRow, FileRejected, IdentifierType
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "csv"
 HEADER = "identifier,identifier_type,action,attribute,value,level"

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from connect_profiles.csv_input import read_csv
-from connect_profiles.csv_output import (
+from connect_profiles.domain.csv_input import read_csv
+from connect_profiles.domain.csv_output import (
     input_format_csv,
     report_csv,
     restore_cell,
@@ -17,7 +17,7 @@ from connect_profiles.csv_output import (
     write_csv,
     write_csv_to,
 )
-from connect_profiles.model import INPUT_COLUMNS, REPORT_COLUMNS, CsvRow, RowOutcome, Status
+from connect_profiles.domain.model import INPUT_COLUMNS, REPORT_COLUMNS, CsvRow, RowOutcome, Status
 
 DANGEROUS_FIRST = ["=", "+", "-", "@", "\t", "\r", "\n"]
 

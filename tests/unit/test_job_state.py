@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
-from connect_profiles.engine import JobPlan, UserResult, UserWork
-from connect_profiles.job_state import plan_from_json, plan_to_json, results_from_json, results_to_json
-from connect_profiles.model import Action, Change, CsvRow, IdentifierType, Proficiency, RowOutcome, Status
+from connect_profiles.domain.engine import JobPlan, UserResult, UserWork
+from connect_profiles.domain.job_state import plan_from_json, plan_to_json, results_from_json, results_to_json
+from connect_profiles.domain.model import (
+    Action,
+    Change,
+    CsvRow,
+    IdentifierType,
+    Proficiency,
+    RowOutcome,
+    Status,
+)
 
 
 def _row(line: int, action: str = "add", level: str = "3") -> CsvRow:

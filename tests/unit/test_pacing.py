@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connect_profiles.pacing import Pacer, Rate
+from connect_profiles.adapters.pacing import Pacer, Rate
 
 
 class FakeClock:

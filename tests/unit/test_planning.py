@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connect_profiles.csv_input import check_row
-from connect_profiles.model import Change, CsvRow, Proficiency, Status
-from connect_profiles.planning import fold
+from connect_profiles.domain.csv_input import check_row
+from connect_profiles.domain.model import Change, CsvRow, Proficiency, Status
+from connect_profiles.domain.planning import fold
 
 USER = "user-1"
 

@@ -6,7 +6,8 @@ import json
 import threading
 from typing import Any
 
-from connect_profiles.model import Proficiency
+from connect_profiles.domain.model import Proficiency
+from connect_profiles.ports import Store
 
 
 class S3Store:
@@ -38,7 +39,7 @@ class S3Store:
 class S3Journal:
     """The engine's Journal on S3: one small object per user written before the user's first call."""
 
-    def __init__(self, store: S3Store, prefix: str) -> None:
+    def __init__(self, store: Store, prefix: str) -> None:
         self._store = store
         self._prefix = prefix
         self._recorded: set[str] | None = None

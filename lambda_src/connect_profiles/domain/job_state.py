@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from connect_profiles.engine import Cells, JobPlan, UserResult, UserWork
-from connect_profiles.model import Action, Change, CsvRow, IdentifierType, Proficiency, RowOutcome, Status
+from connect_profiles.domain.engine import Cells, JobPlan, UserResult, UserWork
+from connect_profiles.domain.model import (
+    Action,
+    Change,
+    CsvRow,
+    IdentifierType,
+    Proficiency,
+    RowOutcome,
+    Status,
+)
 
 
 def _row(row: CsvRow) -> list[Any]:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from connect_profiles.connect_gateway import LIST_USERS_PAGE, ConnectGateway, UserRef
+from connect_profiles.ports import LIST_USERS_PAGE, Connect, UserRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +21,7 @@ class Resolved:
     note: str = ""  # a remark for the row's message, or why the username did not resolve
 
 
-def resolve_usernames(
-    gateway: ConnectGateway, usernames: Collection[str], user_count: int
-) -> dict[str, Resolved]:
+def resolve_usernames(gateway: Connect, usernames: Collection[str], user_count: int) -> dict[str, Resolved]:
     if not usernames:
         return {}
     listing_cost = max(1, math.ceil(user_count / LIST_USERS_PAGE))

@@ -13,11 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from connect_profiles.connect_gateway import ConnectCallError, ConnectGateway, ConnectUnavailable
-from connect_profiles.csv_input import DEFAULT_LIMITS, Limits, check_row, find_duplicates, read_csv
-from connect_profiles.model import (
+from connect_profiles.contract import DEFAULT_MAX_PROFICIENCIES
+from connect_profiles.domain.csv_input import DEFAULT_LIMITS, Limits, check_row, find_duplicates, read_csv
+from connect_profiles.domain.model import (
     Change,
     CsvRow,
     IdentifierType,
@@ -25,9 +24,9 @@ from connect_profiles.model import (
     RowOutcome,
     Status,
 )
-from connect_profiles.pacing import Rate
-from connect_profiles.planning import UserPlan, fold
-from connect_profiles.resolution import resolve_usernames
+from connect_profiles.domain.planning import UserPlan, fold
+from connect_profiles.domain.resolution import resolve_usernames
+from connect_profiles.ports import Connect, ConnectCallError, ConnectUnavailable, Journal
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +36,7 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
-    rate: Rate = field(default_factory=Rate)
-    per_api: Mapping[str, Rate] = field(default_factory=dict)
-    max_proficiencies: int = 10
+    max_proficiencies: int = DEFAULT_MAX_PROFICIENCIES
     # Enough threads that every API's bucket always has a caller waiting, reads running ahead.
     workers: int = 16
     limits: Limits = DEFAULT_LIMITS
@@ -138,7 +135,7 @@ def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS) -> OfflineCheck:
 # --- prepare ----------------------------------------------------------------------------------
 
 
-def prepare(offline: OfflineCheck, gateway: ConnectGateway) -> JobPlan:
+def prepare(offline: OfflineCheck, gateway: Connect) -> JobPlan:
     """Check attributes and values, resolve usernames, and group the changes by user."""
     attributes = sorted({change.row.attribute for change in offline.changes})
     usernames = sorted(
@@ -186,18 +183,9 @@ def _attribute_problem(change: Change, values: Mapping[str, list[str] | None]) -
 # --- run --------------------------------------------------------------------------------------
 
 
-class Journal(Protocol):
-    """Where a resumable job keeps each user's proficiencies from before its first write, so a
-    retried batch reports and undoes what the first attempt applied (and sends it no second time)."""
-
-    def recall(self, user_id: str) -> list[Proficiency] | None: ...
-
-    def record(self, user_id: str, before: list[Proficiency]) -> None: ...
-
-
 def run_users(
     users: Sequence[UserWork],
-    gateway: ConnectGateway,
+    gateway: Connect,
     settings: EngineSettings,
     *,
     dry_run: bool,
@@ -219,7 +207,7 @@ def run_users(
 
 def run_user(
     work: UserWork,
-    gateway: ConnectGateway,
+    gateway: Connect,
     settings: EngineSettings,
     *,
     dry_run: bool,
@@ -245,7 +233,7 @@ def run_user(
     return UserResult(work.user_id, plan.outcomes, before, _write(plan, current, gateway))
 
 
-def _write(plan: UserPlan, current: dict[tuple[str, str], int], gateway: ConnectGateway) -> list[Cells]:
+def _write(plan: UserPlan, current: dict[tuple[str, str], int], gateway: Connect) -> list[Cells]:
     """Send the user's net changes, removals first so they free slots for additions. Marks the rows
     of a failed call failed, and returns undo rows for every change that holds afterwards."""
     uid = plan.user_id
@@ -333,7 +321,7 @@ def assemble(plan: JobPlan, results: Iterable[UserResult], *, dry_run: bool) -> 
 
 def run_job(
     data: bytes,
-    gateway: ConnectGateway,
+    gateway: Connect,
     settings: EngineSettings,
     *,
     dry_run: bool,

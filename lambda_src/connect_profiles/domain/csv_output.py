@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from connect_profiles.model import INPUT_COLUMNS, REPORT_COLUMNS, RowOutcome
+from connect_profiles.domain.model import INPUT_COLUMNS, REPORT_COLUMNS, RowOutcome
 
 __all__ = [
     "BOM",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from connect_profiles.model import Action, Change, Proficiency, RowOutcome, Status
+from connect_profiles.domain.model import Action, Change, Proficiency, RowOutcome, Status
 
 Key = tuple[str, str]
 

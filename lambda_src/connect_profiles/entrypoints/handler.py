@@ -30,12 +30,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from connect_profiles.aws_clients import aws_clients
-from connect_profiles.job import Job, ObjectRef, is_job_key, object_refs
-from connect_profiles.observability import logger, metrics, tracer
-from connect_profiles.s3_store import S3Store
+from connect_profiles.adapters.clients import aws_clients, connect_gateway
+from connect_profiles.adapters.pacing import Rate
+from connect_profiles.adapters.s3 import S3Journal, S3Store
+from connect_profiles.adapters.sns import SnsNotifier
+from connect_profiles.domain.job import Job, ObjectRef, is_job_key, object_refs
+from connect_profiles.entrypoints.observability import logger, metrics, tracer
 from connect_profiles.settings import settings
-from connect_profiles.sns_notifier import SnsNotifier
 
 # Transient trouble (S3, SNS, Connect after botocore's own retries): try the step again later.
 _backoff = create_retry_strategy(
@@ -84,13 +85,14 @@ def _claim() -> Any:
 
 def _job(bucket: str) -> Job:
     config = settings()
-    clients = aws_clients(config)
+    job = config.job()
+    clients = aws_clients(Rate(config.connect_rate, config.connect_burst), job.engine.workers)
     return Job(
-        settings=config,
-        engine=config.engine(),
+        config=job,
         store=S3Store(clients.s3, bucket),
-        gateway=clients.gateway,
+        gateway=connect_gateway(clients, config.instance_id),
         notifier=SnsNotifier(clients.sns, config.summary_topic_arn),
+        journal=S3Journal,
     )
 
 

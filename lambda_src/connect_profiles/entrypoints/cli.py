@@ -16,17 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from connect_profiles.connect_gateway import (
-    ConnectCallError,
-    ConnectGateway,
-    ConnectUnavailable,
-    connect_client,
-)
-from connect_profiles.csv_output import input_format_csv
-from connect_profiles.engine import EngineSettings, JobResult, check_offline, run_job
-from connect_profiles.model import FileRejected, RowOutcome, Status
-from connect_profiles.outputs import format_table, render_files, summarise
-from connect_profiles.pacing import Pacer, Rate
+from connect_profiles.adapters.connect import ConnectGateway, connect_client
+from connect_profiles.adapters.pacing import Pacer, Rate
+from connect_profiles.contract import DEFAULT_CONNECT_BURST, DEFAULT_CONNECT_RATE, DEFAULT_MAX_PROFICIENCIES
+from connect_profiles.domain.csv_output import input_format_csv
+from connect_profiles.domain.engine import EngineSettings, JobResult, check_offline, run_job
+from connect_profiles.domain.model import FileRejected, RowOutcome, Status
+from connect_profiles.domain.outputs import format_table, render_files, summarise
+from connect_profiles.ports import ConnectCallError, ConnectUnavailable
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -90,11 +87,22 @@ def _connect_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--region", help="AWS Region (default: from the AWS configuration)")
     command.add_argument("--profile", help="AWS named profile")
     command.add_argument(
-        "--rate", type=float, default=2.0, help="requests per second per Connect API (default 2)"
+        "--rate",
+        type=float,
+        default=DEFAULT_CONNECT_RATE,
+        help=f"requests per second per Connect API (default {DEFAULT_CONNECT_RATE:g})",
     )
-    command.add_argument("--burst", type=int, default=5, help="burst per Connect API (default 5)")
     command.add_argument(
-        "--max-proficiencies", type=int, default=10, help="the per-agent proficiency quota (default 10)"
+        "--burst",
+        type=int,
+        default=DEFAULT_CONNECT_BURST,
+        help=f"burst per Connect API (default {DEFAULT_CONNECT_BURST})",
+    )
+    command.add_argument(
+        "--max-proficiencies",
+        type=int,
+        default=DEFAULT_MAX_PROFICIENCIES,
+        help=f"the per-agent proficiency quota (default {DEFAULT_MAX_PROFICIENCIES})",
     )
 
 
@@ -185,12 +193,13 @@ def _read(path: Path) -> bytes:
 
 
 def _settings(args: argparse.Namespace) -> EngineSettings:
-    return EngineSettings(rate=Rate(args.rate, args.burst), max_proficiencies=args.max_proficiencies)
+    return EngineSettings(max_proficiencies=args.max_proficiencies)
 
 
 def _gateway(args: argparse.Namespace, settings: EngineSettings) -> ConnectGateway:
-    client = connect_client(region=args.region, profile=args.profile, pool_size=settings.workers * 2)
-    return ConnectGateway(client, args.instance_id, Pacer(settings.rate, settings.per_api))
+    pacer = Pacer(Rate(args.rate, args.burst))
+    client = connect_client(pacer, region=args.region, profile=args.profile, pool_size=settings.workers * 2)
+    return ConnectGateway(client, args.instance_id)
 
 
 def _default_out(file: Path) -> Path:

@@ -10,16 +10,30 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote_plus
 
-from connect_profiles.connect_gateway import ConnectGateway, ConnectUnavailable
-from connect_profiles.csv_output import report_csv
-from connect_profiles.engine import EngineSettings, JobPlan, assemble, check_offline, prepare, run_users
-from connect_profiles.job_state import (
+from connect_profiles.contract import (
+    APPLY_PREFIX,
+    DEFAULT_USERS_PER_BATCH,
+    DRY_RUN_PREFIX,
+    JOB_STATE_FOLDER,
+    REPORTS_PREFIX,
+)
+from connect_profiles.domain.csv_output import report_csv
+from connect_profiles.domain.engine import (
+    EngineSettings,
+    JobPlan,
+    assemble,
+    check_offline,
+    prepare,
+    run_users,
+)
+from connect_profiles.domain.job_state import (
     plan_from_json,
     plan_to_json,
     results_from_json,
@@ -27,15 +41,10 @@ from connect_profiles.job_state import (
     users_from_json,
     users_to_json,
 )
-from connect_profiles.model import FileRejected
-from connect_profiles.outputs import REPORT, rejection_summary, render_files, summarise
-from connect_profiles.s3_store import S3Journal, S3Store
-from connect_profiles.settings import Settings
-from connect_profiles.sns_notifier import SnsNotifier
+from connect_profiles.domain.model import FileRejected
+from connect_profiles.domain.outputs import REPORT, rejection_summary, render_files, summarise
+from connect_profiles.ports import Connect, ConnectUnavailable, Journal, Notifier, Store
 
-APPLY_PREFIX = "incoming/"
-DRY_RUN_PREFIX = "dry-run/"
-REPORTS_PREFIX = "reports/"
 REJECTION = "rejection.txt"
 
 
@@ -111,23 +120,34 @@ def output_prefix(ref: ObjectRef, started: datetime, job_id: str) -> str:
     return f"{REPORTS_PREFIX}{ref.name}/{started.strftime('%Y%m%dT%H%M%SZ')}-{short}/"
 
 
+@dataclass(frozen=True, slots=True)
+class JobConfig:
+    instance_id: str
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    users_per_batch: int = DEFAULT_USERS_PER_BATCH
+
+
+JournalFactory = Callable[[Store, str], Journal]
+
+
 class Job:
-    """The steps of one job, over its adapters."""
+    """The steps of one job, over its ports."""
 
     def __init__(
         self,
         *,
-        settings: Settings,
-        engine: EngineSettings,
-        store: S3Store,
-        gateway: ConnectGateway,
-        notifier: SnsNotifier,
+        config: JobConfig,
+        store: Store,
+        gateway: Connect,
+        notifier: Notifier,
+        journal: JournalFactory,
     ) -> None:
-        self.settings = settings
-        self.engine = engine
+        self.config = config
+        self.engine = config.engine
         self.store = store
         self.gateway = gateway
         self.notifier = notifier
+        self._journal = journal
 
     # --- step: plan -----------------------------------------------------------------------
 
@@ -137,7 +157,7 @@ class Job:
         prefix = output_prefix(ref, started, job_id)
         info: dict[str, Any] = {
             "prefix": prefix,
-            "state": f"{prefix}_job/",
+            "state": f"{prefix}{JOB_STATE_FOLDER}",
             "started": started.timestamp(),
             "dry_run": ref.dry_run,
             "file": ref.file_name,
@@ -148,7 +168,7 @@ class Job:
         except (FileRejected, ConnectUnavailable) as error:
             return {**info, "rejected": self._reject(info, str(error))}
         # Each batch step reads only its own users; finish reads the rows settled here.
-        size = self.settings.users_per_batch
+        size = self.config.users_per_batch
         batches = [plan.users[start : start + size] for start in range(0, len(plan.users), size)]
         for index, users in enumerate(batches):
             self.store.put_json(f"{info['state']}users-{index}.json", users_to_json(users))
@@ -169,19 +189,19 @@ class Job:
         self.store.put_bytes(f"{prefix}{REPORT}", report_csv([]))
         summary = rejection_summary(
             file_name=info["file"],
-            instance_id=self.settings.instance_id,
+            instance_id=self.config.instance_id,
             reason=reason,
             dry_run=info["dry_run"],
             location=self._location(prefix),
         )
-        self.notifier.publish(summary)
+        self.notifier.publish(summary.subject, summary.body)
         return reason
 
     # --- step: one batch of users ---------------------------------------------------------
 
     def run_batch(self, info: dict[str, Any], index: int) -> dict[str, Any]:
         users = users_from_json(self.store.get_json(f"{info['state']}users-{index}.json"))
-        journal = S3Journal(self.store, f"{info['state']}journal/")
+        journal = self._journal(self.store, f"{info['state']}journal/")
         results = run_users(users, self.gateway, self.engine, dry_run=info["dry_run"], journal=journal)
         self.store.put_json(f"{info['state']}batch-{index}.json", results_to_json(results))
         counts = Counter(outcome.status.value for result in results for outcome in result.outcomes)
@@ -205,11 +225,11 @@ class Job:
         summary = summarise(
             result,
             file_name=info["file"],
-            instance_id=self.settings.instance_id,
+            instance_id=self.config.instance_id,
             duration_seconds=duration,
             location=self._location(prefix),
         )
-        message_id = self.notifier.publish(summary)
+        message_id = self.notifier.publish(summary.subject, summary.body)
         return {
             "counts": dict(result.counts()),
             "duration": round(duration, 3),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connect_profiles.csv_output import input_format_csv, report_csv
-from connect_profiles.engine import JobResult
-from connect_profiles.model import Status
+from connect_profiles.domain.csv_output import input_format_csv, report_csv
+from connect_profiles.domain.engine import JobResult
+from connect_profiles.domain.model import Status
 
 REPORT = "report.csv"
 ROLLBACK = "rollback.csv"

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from connect_profiles.csv_output import QUOTE_PREFIX, restore_cell
-from connect_profiles.model import (
+from connect_profiles.domain.csv_output import QUOTE_PREFIX, restore_cell
+from connect_profiles.domain.model import (
     INPUT_COLUMNS,
     MAX_LEVEL,
     MIN_LEVEL,

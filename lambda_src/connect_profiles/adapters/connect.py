@@ -11,48 +11,31 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from connect_profiles.model import Proficiency
-from connect_profiles.pacing import Pacer
+from connect_profiles.adapters.pacing import Pacer
+from connect_profiles.domain.model import Proficiency
+from connect_profiles.ports import (
+    LIST_USERS_PAGE,
+    ConnectCallError,
+    ConnectUnavailable,
+    UserRef,
+)
 
 # Standard mode retries throttles and 5xx with jittered backoff; the pacer keeps throttles rare.
 RETRY_ATTEMPTS = 10
-LIST_USERS_PAGE = 1000  # the API's maximum
 PROFICIENCIES_PAGE = 100  # the API's maximum
 
 
-class ConnectCallError(Exception):
-    """A Connect API answered with an error (after retries)."""
-
-    def __init__(self, operation: str, code: str, message: str) -> None:
-        super().__init__(f"{operation} failed: {code}: {message}")
-        self.operation = operation
-        self.code = code
-        self.message = message
-
-    @property
-    def not_found(self) -> bool:
-        return self.code == "ResourceNotFoundException"
-
-
-class ConnectUnavailable(Exception):
-    """Connect could not be reached at all: no credentials, no endpoint, unknown instance."""
-
-
-@dataclass(frozen=True, slots=True)
-class UserRef:
-    id: str
-    username: str
-
-
-def connect_client(*, region: str | None = None, profile: str | None = None, pool_size: int = 32) -> Any:
-    """A Connect client with explicit retries; honours AWS_ENDPOINT_URL_CONNECT like any boto3 client."""
+def connect_client(
+    pacer: Pacer, *, region: str | None = None, profile: str | None = None, pool_size: int = 32
+) -> Any:
+    """A Connect client with explicit retries, every attempt paced by `pacer`; honours
+    AWS_ENDPOINT_URL_CONNECT like any boto3 client."""
     config = Config(
         retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
         max_pool_connections=pool_size,
@@ -61,22 +44,33 @@ def connect_client(*, region: str | None = None, profile: str | None = None, poo
     )
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
-        return session.client("connect", config=config)
+        client = session.client("connect", config=config)
     except BotoCoreError as error:
         raise ConnectUnavailable(str(error)) from error
 
+    return pace_client(client, pacer)
+
+
+def pace_client(client: Any, pacer: Pacer) -> Any:
+    """Make every attempt of `client`, retries included, wait for its API's token first."""
+
+    def pace(operation_name: str, **_: Any) -> None:
+        pacer.wait(operation_name)
+
+    client.meta.events.register("before-sign.connect", pace)
+    return client
+
 
 class ConnectGateway:
-    def __init__(self, client: Any, instance_id: str, pacer: Pacer) -> None:
+    def __init__(self, client: Any, instance_id: str) -> None:
         self._client = client
         self.instance_id = instance_id
-        self._pacer = pacer
-        self.retries = 0  # attempts botocore repeated (throttles, 5xx), for metrics
+        self._retries = 0  # attempts botocore repeated (throttles, 5xx), for metrics
         self._lock = threading.Lock()
-        client.meta.events.register("before-sign.connect", self._pace)
 
-    def _pace(self, operation_name: str, **_: Any) -> None:
-        self._pacer.wait(operation_name)
+    @property
+    def retries(self) -> int:
+        return self._retries
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -183,7 +177,7 @@ class ConnectGateway:
         attempts = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
         if attempts:
             with self._lock:
-                self.retries += attempts
+                self._retries += attempts
 
     def _pages(
         self, operation: str, method: Callable[..., dict[str, Any]], **params: Any

@@ -1,0 +1,110 @@
+"""What the function and the CDK stack must agree on, in one place both import.
+
+The bucket's layout, the function's environment variables and their defaults, and every AWS action
+the job's adapters perform, by the resource it acts on. The stack derives the job role's grants
+from `JOB_ACTIONS`, so a new call cannot ship without its grant, and the tests check both ways that
+the role grants what the job calls and nothing else.
+
+IAM facts (Service Authorization Reference, "Actions, resources, and condition keys for Amazon
+Connect"): every Connect action used here requires the `instance` resource type
+(`arn:${Partition}:connect:${Region}:${Account}:instance/${InstanceId}`); the per-user ones require
+`user` (`instance/${InstanceId}/agent/${UserId}`) as well, so their statement must allow both ARNs.
+There is no predefined-attribute resource type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+SERVICE_NAME = "connect-profiles"
+METRICS_NAMESPACE = "ConnectProfiles"
+
+# --- the job bucket ------------------------------------------------------------------------------
+APPLY_PREFIX = "incoming/"
+DRY_RUN_PREFIX = "dry-run/"
+REPORTS_PREFIX = "reports/"
+INPUT_PREFIXES = (APPLY_PREFIX, DRY_RUN_PREFIX)
+# S3 suffix filters are case-sensitive; these are the spellings spreadsheet tools produce.
+INPUT_SUFFIXES = (".csv", ".CSV")
+# A job's working state, inside its report folder: reports/<name>/<time>-<id>/_job/
+JOB_STATE_FOLDER = "_job/"
+
+
+# --- the function's environment ------------------------------------------------------------------
+class Env(StrEnum):
+    CONNECT_INSTANCE_ID = "CONNECT_INSTANCE_ID"
+    SUMMARY_TOPIC_ARN = "SUMMARY_TOPIC_ARN"
+    IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
+    CONNECT_RATE = "CONNECT_RATE"
+    CONNECT_BURST = "CONNECT_BURST"
+    MAX_PROFICIENCIES_PER_AGENT = "MAX_PROFICIENCIES_PER_AGENT"
+    USERS_PER_BATCH = "USERS_PER_BATCH"
+    YIELD_BELOW_SECONDS = "YIELD_BELOW_SECONDS"
+    LEASE_SECONDS = "LEASE_SECONDS"
+
+
+# --- defaults (Connect's documented quotas, and the job's own sizes) --------------------------------
+DEFAULT_CONNECT_RATE = 2.0  # requests per second per Connect API
+DEFAULT_CONNECT_BURST = 5
+DEFAULT_MAX_PROFICIENCIES = 10  # the "Proficiencies per agent" quota
+DEFAULT_USERS_PER_BATCH = 200
+# End the invocation (and resume in a new one) when less than this is left after a batch.
+DEFAULT_YIELD_BELOW_SECONDS = 240
+# How long a job's hold on its Connect instance lasts unless renewed (each batch renews it): a job
+# that died frees the instance after this long.
+DEFAULT_LEASE_SECONDS = 1200
+
+
+# --- what the job calls ------------------------------------------------------------------------
+class Resource(StrEnum):
+    """The resources the job acts on, as the stack names them in the role's policy."""
+
+    CONNECT_INSTANCE = "connect-instance"  # the instance ARN only
+    CONNECT_INSTANCE_USERS = "connect-instance-users"  # the instance ARN and instance/<id>/agent/*
+    INPUT_OBJECTS = "input-objects"  # incoming/* and dry-run/*
+    REPORT_OBJECTS = "report-objects"  # reports/* (outputs and the job's own state)
+    REPORTS_LISTING = "reports-listing"  # the bucket, listing only under reports/
+    SUMMARY_TOPIC = "summary-topic"
+    JOB_TABLE = "job-table"  # idempotency records and the per-instance lease
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    actions: tuple[str, ...]
+    resource: Resource
+    why: str
+
+
+JOB_ACTIONS: tuple[Grant, ...] = (
+    Grant(
+        ("connect:ListUsers", "connect:SearchUsers", "connect:DescribePredefinedAttribute"),
+        Resource.CONNECT_INSTANCE,
+        "resolve usernames, size the instance, check attribute values",
+    ),
+    Grant(
+        (
+            "connect:ListUserProficiencies",
+            "connect:AssociateUserProficiencies",
+            "connect:UpdateUserProficiencies",
+            "connect:DisassociateUserProficiencies",
+        ),
+        Resource.CONNECT_INSTANCE_USERS,
+        "read and change each user's proficiencies",
+    ),
+    # GetObject for a bucket without versions (or an event without a version id), GetObjectVersion
+    # for the exact version an event names.
+    Grant(("s3:GetObject", "s3:GetObjectVersion"), Resource.INPUT_OBJECTS, "read the dropped file"),
+    Grant(("s3:GetObject", "s3:PutObject"), Resource.REPORT_OBJECTS, "write reports, keep job state"),
+    Grant(("s3:ListBucket",), Resource.REPORTS_LISTING, "find the users a crashed batch journalled"),
+    Grant(("sns:Publish",), Resource.SUMMARY_TOPIC, "email the summary"),
+    Grant(
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+        Resource.JOB_TABLE,
+        "claim each object version once; hold the instance's lease",
+    ),
+)
+
+
+def actions_on(resource: Resource) -> tuple[str, ...]:
+    return tuple(action for grant in JOB_ACTIONS if grant.resource is resource for action in grant.actions)

@@ -1,0 +1,1 @@
+"""The two front doors, kept thin: the `connect-profiles` command and the Lambda handler."""
