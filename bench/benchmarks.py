@@ -399,7 +399,7 @@ class OfflineGateway:
     def attribute_values(self, name: str) -> list[str] | None:
         return SAMPLE_ATTRIBUTES.get(name)
 
-    def list_proficiencies(self, user_id: str) -> list[Proficiency]:
+    def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
         return [Proficiency(*key, level) for key, level in self._agents[user_id].held.items()]
 
     # The CPU benchmark plans (a dry run): nothing is ever written.

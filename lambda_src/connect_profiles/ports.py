@@ -4,6 +4,7 @@ the error types the domain catches. Unit tests implement these with in-memory fa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,7 +23,7 @@ class UserRef:
 # --- errors ----------------------------------------------------------------------------------------
 
 # Error codes that will not change on retry however long one waits.
-_PERMISSION_CODES = frozenset(
+ACCESS_DENIED_CODES = frozenset(
     {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidClientTokenId"}
 )
 # Codes that say the service is busy or broken for now; botocore already retried them.
@@ -58,7 +59,7 @@ class ConnectCallError(Exception):
 
     @property
     def access_denied(self) -> bool:
-        return self.code in _PERMISSION_CODES or self.status == 403
+        return self.code in ACCESS_DENIED_CODES or self.status == 403
 
     @property
     def transient(self) -> bool:
@@ -74,6 +75,13 @@ class ConnectUnreachable(ConnectUnavailable):
     """The network failed (connection refused or reset, a timeout): may succeed later."""
 
 
+class CallCancelled(Exception):
+    """A call was cancelled before it was sent (the job is stopping): nothing was applied."""
+
+
+_DENIAL = re.compile(r"perform: (?P<action>\S+) on resource: \"?(?P<resource>[^\"\s]+)\"?")
+
+
 class PermissionDenied(Exception):
     """An AWS call was refused by IAM. Retrying changes nothing: the stack's role must be fixed."""
 
@@ -82,6 +90,15 @@ class PermissionDenied(Exception):
         self.action = action
         self.resource = resource
         self.message = message
+
+    @classmethod
+    def from_aws(cls, action: str, resource: str, message: str) -> PermissionDenied:
+        """From an AWS AccessDenied message, which names the action and resource refused (`... is not
+        authorized to perform: <action> on resource: <arn> because ...`); else the call's own."""
+        found = _DENIAL.search(message)
+        if found:
+            return cls(found["action"], found["resource"], message)
+        return cls(action, resource, message)
 
 
 # --- ports ------------------------------------------------------------------------------------------
@@ -103,7 +120,10 @@ class Connect(Protocol):
 
     def find_username(self, username: str) -> list[UserRef]: ...
 
-    def list_proficiencies(self, user_id: str) -> list[Proficiency]: ...
+    def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
+        """What the user holds. `settling`: the read that settles a failed write, which goes out even
+        while the job is stopping."""
+        ...
 
     def attribute_values(self, name: str) -> list[str] | None: ...
 

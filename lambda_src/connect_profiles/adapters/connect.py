@@ -15,20 +15,32 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
-from connect_profiles.adapters.pacing import Pacer
+from connect_profiles.adapters.pacing import Pacer, uncancellable
 from connect_profiles.domain.model import Proficiency
 from connect_profiles.ports import (
+    ACCESS_DENIED_CODES,
     LIST_USERS_PAGE,
     ConnectCallError,
     ConnectUnavailable,
+    ConnectUnreachable,
+    PermissionDenied,
     UserRef,
 )
 
 # Standard mode retries throttles and 5xx with jittered backoff; the pacer keeps throttles rare.
 RETRY_ATTEMPTS = 10
 PROFICIENCIES_PAGE = 100  # the API's maximum
+# The network failed, not Connect: the same call may well go through later.
+_NETWORK_ERRORS = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
 
 
 def connect_client(
@@ -99,7 +111,10 @@ class ConnectGateway:
         pages = self._pages("SearchUsers", self._client.search_users, SearchCriteria=criteria, MaxResults=100)
         return [UserRef(user["Id"], user["Username"]) for page in pages for user in page["Users"]]
 
-    def list_proficiencies(self, user_id: str) -> list[Proficiency]:
+    def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
+        if settling:
+            with uncancellable():
+                return self.list_proficiencies(user_id)
         pages = self._pages(
             "ListUserProficiencies",
             self._client.list_user_proficiencies,
@@ -165,9 +180,14 @@ class ConnectGateway:
         except ClientError as error:
             self._count_retries(error.response)
             details = error.response.get("Error", {})
-            raise ConnectCallError(
-                operation, details.get("Code", "Unknown"), details.get("Message", str(error))
-            ) from error
+            code, message = details.get("Code", "Unknown"), details.get("Message", str(error))
+            if code in ACCESS_DENIED_CODES:
+                resource = f"Amazon Connect instance {self.instance_id}"
+                raise PermissionDenied.from_aws(f"connect:{operation}", resource, message) from error
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            raise ConnectCallError(operation, code, message, status=status) from error
+        except _NETWORK_ERRORS as error:
+            raise ConnectUnreachable(f"{operation}: {error}") from error
         except BotoCoreError as error:
             raise ConnectUnavailable(f"{operation}: {error}") from error
         self._count_retries(response)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from connect_profiles.ports import CallCancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,20 @@ class _Bucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
+_exempt = threading.local()
+
+
+@contextmanager
+def uncancellable() -> Iterator[None]:
+    """Calls made inside go out even while the job is stopping: the read that settles what an
+    interrupted write did is what keeps the report true."""
+    _exempt.active = True
+    try:
+        yield
+    finally:
+        _exempt.active = False
+
+
 class Pacer:
     def __init__(
         self,
@@ -50,21 +67,32 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.default = default or Rate()
         self.per_api = dict(per_api or {})
         self._clock = clock
         self._sleep = sleep
+        self._cancel = cancel
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
     def wait(self, api: str) -> float:
-        """Block until `api` may be called; return the seconds waited."""
+        """Block until `api` may be called; return the seconds waited. Once `cancel` is set, raise
+        CallCancelled instead of letting a call out (a caller waiting for its token included)."""
+        self._check_cancel()
         with self._lock:
             bucket = self._buckets.get(api)
             if bucket is None:
                 bucket = self._buckets[api] = _Bucket(self.per_api.get(api, self.default), self._clock)
             delay = bucket.reserve(self._clock())
         if delay > 0:
-            self._sleep(delay)
+            if self._cancel is None:
+                self._sleep(delay)
+            elif self._cancel.wait(delay) and not getattr(_exempt, "active", False):
+                raise CallCancelled(api)
         return delay
+
+    def _check_cancel(self) -> None:
+        if self._cancel is not None and self._cancel.is_set() and not getattr(_exempt, "active", False):
+            raise CallCancelled

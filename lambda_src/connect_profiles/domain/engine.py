@@ -9,6 +9,7 @@ decide where the bytes go. The steps are separate so a durable job can checkpoin
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,15 @@ from connect_profiles.domain.model import (
 )
 from connect_profiles.domain.planning import UserPlan, fold
 from connect_profiles.domain.resolution import resolve_usernames
-from connect_profiles.ports import Connect, ConnectCallError, ConnectUnavailable, Journal
+from connect_profiles.ports import (
+    CallCancelled,
+    Connect,
+    ConnectCallError,
+    ConnectUnavailable,
+    ConnectUnreachable,
+    Journal,
+    PermissionDenied,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +191,43 @@ def _attribute_problem(change: Change, values: Mapping[str, list[str] | None]) -
 
 # --- run --------------------------------------------------------------------------------------
 
+NOT_APPLIED_INTERRUPTED = "not applied: interrupted"
+
+
+class ConnectBusy(Exception):
+    """Connect stayed throttled, failing (5xx) or unreachable past the adapter's own retries. Nothing
+    is lost by stopping: the journal lets the batch run again later and send only what is left."""
+
+
+class _Halt:
+    """Why a batch stops starting new work: interrupted (the caller's event), Connect busy, or a
+    permission refused. The first cause wins; users already in flight finish what they are doing."""
+
+    def __init__(self, interrupt: threading.Event | None) -> None:
+        self._interrupt = interrupt
+        self._lock = threading.Lock()
+        self.error: ConnectBusy | PermissionDenied | None = None
+
+    def stop(self, error: ConnectBusy | PermissionDenied) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = error
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupt is not None and self._interrupt.is_set()
+
+    @property
+    def reason(self) -> str:
+        """The message of a row that was not reached, or "" to go on."""
+        if self.interrupted:
+            return NOT_APPLIED_INTERRUPTED
+        if isinstance(self.error, PermissionDenied):
+            return f"not applied: the job stopped because {self.error}"
+        if self.error is not None:
+            return f"not applied: Connect is unavailable ({self.error})"
+        return ""
+
 
 def run_users(
     users: Sequence[UserWork],
@@ -191,17 +237,46 @@ def run_users(
     dry_run: bool,
     progress: Progress | None = None,
     journal: Journal | None = None,
+    interrupt: threading.Event | None = None,
+    retry_later: bool = True,
 ) -> list[UserResult]:
-    """Read, fold and (unless dry_run) write each user; users run side by side, paced per API."""
+    """Read, fold and (unless dry_run) write each user; users run side by side, paced per API.
+
+    Once `interrupt` is set, no new call is sent: users in flight finish the call they are in, and
+    every row not reached fails with "not applied: interrupted". Errors that may pass (throttling,
+    5xx, timeouts) stop the batch the same way and raise ConnectBusy once in-flight users are done, so
+    the caller runs the batch again later; with `retry_later=False` (the last attempt, or a caller
+    that cannot retry) they fail the rows instead. A refused permission stops the batch and raises
+    PermissionDenied: every user would meet it.
+    """
+    halt = _Halt(interrupt)
+
+    def one(work: UserWork) -> UserResult:
+        if halt.reason:
+            return UserResult(work.user_id, _fail_all(work, halt.reason), [], [])
+        try:
+            return run_user(
+                work,
+                gateway,
+                settings,
+                dry_run=dry_run,
+                journal=journal,
+                halt=halt,
+                retry_later=retry_later,
+            )
+        except (ConnectBusy, PermissionDenied) as error:
+            halt.stop(error)
+            return UserResult(work.user_id, _fail_all(work, halt.reason), [], [])
+
     results: list[UserResult] = []
     with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="user") as pool:
-        futures = [
-            pool.submit(run_user, work, gateway, settings, dry_run=dry_run, journal=journal) for work in users
-        ]
+        futures = [pool.submit(one, work) for work in users]
         for done, future in enumerate(futures, start=1):
             results.append(future.result())
             if progress:
                 progress(done, len(users))
+    if halt.error is not None and not halt.interrupted:
+        raise halt.error
     return results
 
 
@@ -212,10 +287,14 @@ def run_user(
     *,
     dry_run: bool,
     journal: Journal | None = None,
+    halt: _Halt | None = None,
+    retry_later: bool = False,
 ) -> UserResult:
+    halt = halt or _Halt(None)
     try:
         held = gateway.list_proficiencies(work.user_id)
     except (ConnectCallError, ConnectUnavailable) as error:
+        _raise_if_passing(error, retry_later)
         message = str(error)
         if isinstance(error, ConnectCallError) and error.not_found:
             message = f"no user with id {work.user_id!r} in this instance"
@@ -230,12 +309,38 @@ def run_user(
     if journal and remembered is None and plan.has_writes:
         journal.record(work.user_id, before)
     current = {(p.attribute, p.value): p.level for p in held}
-    return UserResult(work.user_id, plan.outcomes, before, _write(plan, current, gateway))
+    undo = _write(plan, current, gateway, halt, retry_later=retry_later)
+    return UserResult(work.user_id, plan.outcomes, before, undo)
 
 
-def _write(plan: UserPlan, current: dict[tuple[str, str], int], gateway: Connect) -> list[Cells]:
-    """Send the user's net changes, removals first so they free slots for additions. Marks the rows
-    of a failed call failed, and returns undo rows for every change that holds afterwards."""
+def _is_passing(error: Exception) -> bool:
+    """Would this error likely be gone if the call were made again later?"""
+    if isinstance(error, ConnectCallError):
+        return error.transient
+    return isinstance(error, ConnectUnreachable)
+
+
+def _raise_if_passing(error: Exception, retry_later: bool) -> None:
+    if retry_later and _is_passing(error):
+        raise ConnectBusy(str(error)) from error
+
+
+def _write(
+    plan: UserPlan,
+    current: dict[tuple[str, str], int],
+    gateway: Connect,
+    halt: _Halt,
+    *,
+    retry_later: bool,
+) -> list[Cells]:
+    """Send the user's net changes, removals first so they free slots for additions, and return undo
+    rows for every change that holds afterwards.
+
+    No write carries a client token, so a call that fails may still have been applied (its response
+    lost, or a botocore retry refused because the first attempt went through). After any failed call
+    the user is read again and each row is settled by what Connect now holds: what holds succeeded,
+    what does not failed, or, if the error may pass, the batch is retried.
+    """
     uid = plan.user_id
     writes = plan.writes_from(current)
     calls: list[tuple[list[tuple[str, str]], Callable[[], None]]] = [
@@ -249,18 +354,30 @@ def _write(plan: UserPlan, current: dict[tuple[str, str], int], gateway: Connect
             lambda: gateway.associate(uid, writes.associate),
         ),
     ]
-    failed: set[tuple[str, str]] = set()
+    unsent: set[tuple[str, str]] = set()
+    uncertain: dict[tuple[str, str], Exception] = {}
     for keys, send in calls:
         if not keys:
             continue
+        if halt.reason:
+            _fail_carried(plan, keys, halt.reason)
+            unsent.update(keys)
+            continue
         try:
             send()
+        except CallCancelled:
+            # Cancelled while waiting for its token: never sent.
+            _fail_carried(plan, keys, NOT_APPLIED_INTERRUPTED)
+            unsent.update(keys)
+        except PermissionDenied:
+            raise
         except (ConnectCallError, ConnectUnavailable) as error:
-            _fail_carried(plan, keys, str(error))
-            failed.update(keys)
+            uncertain.update(dict.fromkeys(keys, error))
+    if uncertain:
+        _settle(plan, uncertain, gateway, retry_later=retry_later)
     undo: list[Cells] = []
     for key in plan.carried:
-        if key in failed:
+        if key in unsent or plan.outcomes[plan.carried[key][0]].status is Status.FAILED:
             continue
         was, now = plan.before.get(key), plan.after.get(key)
         if was is None:
@@ -270,6 +387,35 @@ def _write(plan: UserPlan, current: dict[tuple[str, str], int], gateway: Connect
         else:
             undo.append((uid, "user_id", "update", *key, str(was)))
     return undo
+
+
+def _settle(
+    plan: UserPlan,
+    uncertain: Mapping[tuple[str, str], Exception],
+    gateway: Connect,
+    *,
+    retry_later: bool,
+) -> None:
+    """Read the user again and settle the rows of failed calls by what now holds."""
+    try:
+        held = gateway.list_proficiencies(plan.user_id, settling=True)
+        now = {(p.attribute, p.value): p.level for p in held}
+    except (ConnectCallError, ConnectUnavailable) as error:
+        _raise_if_passing(error, retry_later)
+        for key, cause in uncertain.items():
+            _fail_carried(
+                plan, [key], f"{cause}; whether it was applied is unknown (re-reading failed: {error})"
+            )
+        return
+    for key, cause in uncertain.items():
+        if now.get(key) == plan.after.get(key):
+            for index in plan.carried.get(key, []):
+                outcome = plan.outcomes[index]
+                message = f"{outcome.message} (confirmed by reading the user again after: {cause})"
+                plan.outcomes[index] = RowOutcome(outcome.row, outcome.status, message, outcome.user_id)
+        else:
+            _raise_if_passing(cause, retry_later)
+            _fail_carried(plan, [key], str(cause))
 
 
 def _fail_carried(plan: UserPlan, keys: Iterable[tuple[str, str]], message: str) -> None:
@@ -326,8 +472,18 @@ def run_job(
     *,
     dry_run: bool,
     progress: Progress | None = None,
+    interrupt: threading.Event | None = None,
 ) -> JobResult:
-    """The whole job in one go (the CLI's path; the Lambda checkpoints between the steps)."""
+    """The whole job in one go (the CLI's path; the Lambda checkpoints between the steps). There is
+    no later attempt here, so errors that may pass fail their rows, and retry.csv holds them."""
     plan = prepare(check_offline(data, settings.limits), gateway)
-    results = run_users(plan.users, gateway, settings, dry_run=dry_run, progress=progress)
+    results = run_users(
+        plan.users,
+        gateway,
+        settings,
+        dry_run=dry_run,
+        progress=progress,
+        interrupt=interrupt,
+        retry_later=False,
+    )
     return assemble(plan, results, dry_run=dry_run)
