@@ -440,7 +440,7 @@ def cpu_child(trace: bool) -> dict[str, float]:
 
     offline = timed("parse", lambda: check_offline(data, settings.limits))
     plan = timed("resolve", lambda: prepare(offline, gateway))
-    results = timed("fold", lambda: run_users(plan.users, gateway, settings, dry_run=True))
+    results = timed("fold", lambda: run_users(plan.users, gateway, settings, dry_run=True).results)
     job = timed("assemble", lambda: assemble(plan, results, dry_run=True))
     traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else 0.0
     tracemalloc.stop()

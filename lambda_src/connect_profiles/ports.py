@@ -163,3 +163,14 @@ class Journal(Protocol):
     def recall(self, user_id: str) -> list[Proficiency] | None: ...
 
     def record(self, user_id: str, before: list[Proficiency]) -> None: ...
+
+
+class Lease(Protocol):
+    """One job at a time per Connect instance: Connect's quotas are per account and Region, and
+    Lambda's reserved concurrency limits invocations, not durable executions."""
+
+    def acquire(self, owner: str, now: float) -> str | None:
+        """Take or renew the lease for `owner`; None when `owner` now holds it, else who does."""
+        ...
+
+    def release(self, owner: str) -> None: ...

@@ -18,7 +18,7 @@ from connect_emulator.server import ConnectEmulator
 from connect_profiles import settings
 from connect_profiles.adapters import clients as aws_clients
 from connect_profiles.adapters.s3 import S3Store
-from connect_profiles.entrypoints import handler
+from connect_profiles.entrypoints import durable, handler
 from local_stand_ins import BASE_ENVIRONMENT, BUCKET, TABLE, Invocation, LocalAws, invoke, start_connect
 from tests.conftest import UNTHROTTLED
 
@@ -62,7 +62,7 @@ def _forget_settings() -> None:
     # Settings and clients are read once per execution environment; each test is a new one.
     settings.settings.cache_clear()
     aws_clients.aws_clients.cache_clear()
-    handler._claim.cache_clear()
+    durable._claimer.cache_clear()
 
 
 def _run(event: dict[str, Any]) -> Invocation:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from connect_profiles.domain.job import ObjectRef, is_job_key, object_refs, output_prefix
+from connect_profiles.domain.job import ObjectRef, is_job_key, output_prefix
+from connect_profiles.entrypoints.handler import object_refs
 
 EVENTS = Path(__file__).parents[1] / "fixtures" / "events"
 

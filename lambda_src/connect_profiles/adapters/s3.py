@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from connect_profiles.domain.model import Proficiency
-from connect_profiles.ports import Store
+from connect_profiles.ports import ACCESS_DENIED_CODES, PermissionDenied, Store
+
+
+@contextmanager
+def _refusals(action: str, resource: str) -> Iterator[None]:
+    """An S3 AccessDenied becomes PermissionDenied, naming what was refused; nothing else changes."""
+    try:
+        yield
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") in ACCESS_DENIED_CODES:
+            raise PermissionDenied.from_aws(action, resource, details.get("Message", "")) from error
+        raise
 
 
 class S3Store:
@@ -18,22 +34,30 @@ class S3Store:
     def read_version(self, key: str, version_id: str | None) -> bytes:
         """The exact object version the event announced (the newest, where the bucket has none)."""
         extra = {"VersionId": version_id} if version_id else {}
-        response = self._client.get_object(Bucket=self.bucket, Key=key, **extra)
-        return bytes(response["Body"].read())
+        action = "s3:GetObjectVersion" if version_id else "s3:GetObject"
+        with _refusals(action, self._arn(key)):
+            response = self._client.get_object(Bucket=self.bucket, Key=key, **extra)
+            return bytes(response["Body"].read())
 
     def put_bytes(self, key: str, content: bytes, content_type: str = "text/csv; charset=utf-8") -> None:
-        self._client.put_object(Bucket=self.bucket, Key=key, Body=content, ContentType=content_type)
+        with _refusals("s3:PutObject", self._arn(key)):
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=content, ContentType=content_type)
 
     def put_json(self, key: str, document: Any) -> None:
         self.put_bytes(key, json.dumps(document, separators=(",", ":")).encode(), "application/json")
 
     def get_json(self, key: str) -> Any:
-        response = self._client.get_object(Bucket=self.bucket, Key=key)
-        return json.loads(response["Body"].read())
+        with _refusals("s3:GetObject", self._arn(key)):
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            return json.loads(response["Body"].read())
 
     def list_keys(self, prefix: str) -> list[str]:
-        pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
-        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+        with _refusals("s3:ListBucket", f"arn:aws:s3:::{self.bucket} (prefix {prefix})"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def _arn(self, key: str) -> str:
+        return f"arn:aws:s3:::{self.bucket}/{key}"
 
 
 class S3Journal:

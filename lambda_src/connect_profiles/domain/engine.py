@@ -99,6 +99,7 @@ class JobResult:
     rollback: list[Cells]
     warnings: list[str]
     dry_run: bool = False
+    denied: PermissionDenied | None = None
 
     @property
     def retry(self) -> list[CsvRow]:
@@ -229,6 +230,18 @@ class _Halt:
         return ""
 
 
+@dataclass(slots=True)
+class UsersRun:
+    results: list[UserResult]
+    # The refused permission that stopped the run; users after it were not reached.
+    denied: PermissionDenied | None = None
+
+
+def not_reached(work: UserWork, reason: str) -> UserResult:
+    """A user the job stopped before: every row failed, nothing read or changed."""
+    return UserResult(work.user_id, _fail_all(work, reason), [], [])
+
+
 def run_users(
     users: Sequence[UserWork],
     gateway: Connect,
@@ -239,21 +252,21 @@ def run_users(
     journal: Journal | None = None,
     interrupt: threading.Event | None = None,
     retry_later: bool = True,
-) -> list[UserResult]:
+) -> UsersRun:
     """Read, fold and (unless dry_run) write each user; users run side by side, paced per API.
 
     Once `interrupt` is set, no new call is sent: users in flight finish the call they are in, and
     every row not reached fails with "not applied: interrupted". Errors that may pass (throttling,
     5xx, timeouts) stop the batch the same way and raise ConnectBusy once in-flight users are done, so
     the caller runs the batch again later; with `retry_later=False` (the last attempt, or a caller
-    that cannot retry) they fail the rows instead. A refused permission stops the batch and raises
-    PermissionDenied: every user would meet it.
+    that cannot retry) they fail the rows instead. A refused permission stops the batch the same way
+    (every user would meet it) and is returned in `denied`, with the results of what was done.
     """
     halt = _Halt(interrupt)
 
     def one(work: UserWork) -> UserResult:
         if halt.reason:
-            return UserResult(work.user_id, _fail_all(work, halt.reason), [], [])
+            return not_reached(work, halt.reason)
         try:
             return run_user(
                 work,
@@ -265,8 +278,9 @@ def run_users(
                 retry_later=retry_later,
             )
         except (ConnectBusy, PermissionDenied) as error:
+            # Raised before this user changed anything, or (busy) with the journal to resume from.
             halt.stop(error)
-            return UserResult(work.user_id, _fail_all(work, halt.reason), [], [])
+            return not_reached(work, halt.reason)
 
     results: list[UserResult] = []
     with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="user") as pool:
@@ -275,9 +289,9 @@ def run_users(
             results.append(future.result())
             if progress:
                 progress(done, len(users))
-    if halt.error is not None and not halt.interrupted:
+    if isinstance(halt.error, ConnectBusy) and not halt.interrupted:
         raise halt.error
-    return results
+    return UsersRun(results, halt.error if isinstance(halt.error, PermissionDenied) else None)
 
 
 def run_user(
@@ -369,8 +383,11 @@ def _write(
             # Cancelled while waiting for its token: never sent.
             _fail_carried(plan, keys, NOT_APPLIED_INTERRUPTED)
             unsent.update(keys)
-        except PermissionDenied:
-            raise
+        except PermissionDenied as error:
+            # IAM refuses before the call runs: not applied, and no later call would be allowed.
+            halt.stop(error)
+            _fail_carried(plan, keys, str(error))
+            unsent.update(keys)
         except (ConnectCallError, ConnectUnavailable) as error:
             uncertain.update(dict.fromkeys(keys, error))
     if uncertain:
@@ -477,7 +494,7 @@ def run_job(
     """The whole job in one go (the CLI's path; the Lambda checkpoints between the steps). There is
     no later attempt here, so errors that may pass fail their rows, and retry.csv holds them."""
     plan = prepare(check_offline(data, settings.limits), gateway)
-    results = run_users(
+    run = run_users(
         plan.users,
         gateway,
         settings,
@@ -486,4 +503,6 @@ def run_job(
         interrupt=interrupt,
         retry_later=False,
     )
-    return assemble(plan, results, dry_run=dry_run)
+    result = assemble(plan, run.results, dry_run=dry_run)
+    result.denied = run.denied
+    return result

@@ -7,15 +7,15 @@ order and the checkpoints; this module knows nothing of the durable SDK.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote_plus
 
 from connect_profiles.contract import (
     APPLY_PREFIX,
@@ -28,8 +28,10 @@ from connect_profiles.domain.csv_output import report_csv
 from connect_profiles.domain.engine import (
     EngineSettings,
     JobPlan,
+    UserResult,
     assemble,
     check_offline,
+    not_reached,
     prepare,
     run_users,
 )
@@ -41,11 +43,19 @@ from connect_profiles.domain.job_state import (
     users_from_json,
     users_to_json,
 )
-from connect_profiles.domain.model import FileRejected
-from connect_profiles.domain.outputs import REPORT, rejection_summary, render_files, summarise
-from connect_profiles.ports import Connect, ConnectUnavailable, Journal, Notifier, Store
+from connect_profiles.domain.model import Denial, FileRejected
+from connect_profiles.domain.outputs import (
+    REPORT,
+    Summary,
+    denial_summary,
+    rejection_summary,
+    render_files,
+    summarise,
+)
+from connect_profiles.ports import Connect, ConnectUnavailable, Journal, Notifier, PermissionDenied, Store
 
 REJECTION = "rejection.txt"
+_TEXT = "text/plain; charset=utf-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,28 +98,6 @@ class ObjectRef:
         return cls(**data)
 
 
-def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
-    """Every record of an S3 event notification, keys URL-decoded (S3 sends them encoded)."""
-    records = event.get("Records")
-    if not isinstance(records, list):
-        raise ValueError("not an S3 event notification: no Records list")
-    refs = []
-    for record in records:
-        s3 = record["s3"]
-        key = unquote_plus(s3["object"]["key"])
-        refs.append(
-            ObjectRef(
-                bucket=s3["bucket"]["name"],
-                key=key,
-                version_id=s3["object"].get("versionId"),
-                sequencer=s3["object"].get("sequencer"),
-                etag=s3["object"].get("eTag"),
-                size=s3["object"].get("size"),
-            )
-        )
-    return refs
-
-
 def is_job_key(key: str) -> bool:
     return key.lower().endswith(".csv") and key.startswith((APPLY_PREFIX, DRY_RUN_PREFIX))
 
@@ -127,6 +115,63 @@ class JobConfig:
     users_per_batch: int = DEFAULT_USERS_PER_BATCH
 
 
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """What the plan step decided, checkpointed (small: the plan itself is in S3)."""
+
+    prefix: str
+    started: float
+    dry_run: bool
+    file: str
+    rows: int = 0
+    users: int = 0
+    batches: int = 0
+    rejected: str | None = None
+    denied: Denial | None = None
+
+    @property
+    def state(self) -> str:
+        return f"{self.prefix}{JOB_STATE_FOLDER}"
+
+    @property
+    def stopped(self) -> bool:
+        return self.rejected is not None or self.denied is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "denied"}
+        return {**data, "denied": self.denied.as_dict() if self.denied else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobState:
+        denied = Denial.from_dict(data["denied"]) if data.get("denied") else None
+        return cls(**{**data, "denied": denied})
+
+
+@dataclass(frozen=True, slots=True)
+class BatchDone:
+    """One batch's checkpoint: counts and the Connect retries it needed; its results are in S3."""
+
+    index: int
+    users: int
+    counts: dict[str, int]
+    retries: int
+    denied: Denial | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "users": self.users,
+            "counts": self.counts,
+            "retries": self.retries,
+            "denied": self.denied.as_dict() if self.denied else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BatchDone:
+        denied = Denial.from_dict(data["denied"]) if data.get("denied") else None
+        return cls(data["index"], data["users"], dict(data["counts"]), data["retries"], denied)
+
+
 JournalFactory = Callable[[Store, str], Journal]
 
 
@@ -141,6 +186,7 @@ class Job:
         gateway: Connect,
         notifier: Notifier,
         journal: JournalFactory,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.engine = config.engine
@@ -148,94 +194,142 @@ class Job:
         self.gateway = gateway
         self.notifier = notifier
         self._journal = journal
+        self._clock = clock
 
     # --- step: plan -----------------------------------------------------------------------
 
-    def plan(self, ref: ObjectRef, job_id: str) -> dict[str, Any]:
+    def plan(self, ref: ObjectRef, job_id: str) -> JobState:
         """Read and check the file, look up users and attributes, keep the plan in S3."""
-        started = datetime.now(UTC)
-        prefix = output_prefix(ref, started, job_id)
-        info: dict[str, Any] = {
-            "prefix": prefix,
-            "state": f"{prefix}{JOB_STATE_FOLDER}",
-            "started": started.timestamp(),
-            "dry_run": ref.dry_run,
-            "file": ref.file_name,
-        }
+        started = datetime.fromtimestamp(self._clock(), UTC)
+        state = JobState(
+            prefix=output_prefix(ref, started, job_id),
+            started=started.timestamp(),
+            dry_run=ref.dry_run,
+            file=ref.file_name,
+        )
         try:
             offline = check_offline(self.store.read_version(ref.key, ref.version_id), self.engine.limits)
             plan = prepare(offline, self.gateway)
         except (FileRejected, ConnectUnavailable) as error:
-            return {**info, "rejected": self._reject(info, str(error))}
+            return replace(state, rejected=self._reject(state, str(error)))
+        except PermissionDenied as error:
+            return replace(
+                state, denied=self._deny(state, Denial(error.action, error.resource, error.message))
+            )
         # Each batch step reads only its own users; finish reads the rows settled here.
         size = self.config.users_per_batch
         batches = [plan.users[start : start + size] for start in range(0, len(plan.users), size)]
         for index, users in enumerate(batches):
-            self.store.put_json(f"{info['state']}users-{index}.json", users_to_json(users))
+            self.store.put_json(f"{state.state}users-{index}.json", users_to_json(users))
         settled = JobPlan(plan.settled, [], plan.warnings, plan.data_rows)
-        self.store.put_json(f"{info['state']}plan.json", plan_to_json(settled))
-        return {
-            **info,
-            "rejected": None,
-            "rows": plan.data_rows,
-            "users": len(plan.users),
-            "batches": len(batches),
-        }
+        self.store.put_json(f"{state.state}plan.json", plan_to_json(settled))
+        return replace(state, rows=plan.data_rows, users=len(plan.users), batches=len(batches))
 
-    def _reject(self, info: dict[str, Any], reason: str) -> str:
+    def _reject(self, state: JobState, reason: str) -> str:
         """A file that cannot be applied still gets a report of why, and an email. Not retried."""
-        prefix = info["prefix"]
-        self.store.put_bytes(f"{prefix}{REJECTION}", f"{reason}\n".encode(), "text/plain; charset=utf-8")
-        self.store.put_bytes(f"{prefix}{REPORT}", report_csv([]))
+        self.store.put_bytes(
+            f"{state.prefix}{REJECTION}", f"{reason}\n".encode(), "text/plain; charset=utf-8"
+        )
+        self.store.put_bytes(f"{state.prefix}{REPORT}", report_csv([]))
         summary = rejection_summary(
-            file_name=info["file"],
+            file_name=state.file,
             instance_id=self.config.instance_id,
             reason=reason,
-            dry_run=info["dry_run"],
-            location=self._location(prefix),
+            dry_run=state.dry_run,
+            location=self._location(state.prefix),
         )
         self.notifier.publish(summary.subject, summary.body)
         return reason
 
+    def _deny(self, state: JobState, denial: Denial) -> Denial:
+        """Nothing was applied: say which permission is missing and how to fix it, once. Writing the
+        explanation beside the reports may itself be refused; the email is what matters."""
+        summary = denial_summary(
+            file_name=state.file,
+            instance_id=self.config.instance_id,
+            denial=denial,
+            dry_run=state.dry_run,
+            location=self._location(state.prefix),
+            applied=False,
+        )
+        with contextlib.suppress(PermissionDenied):
+            self.store.put_bytes(f"{state.prefix}{REJECTION}", f"{summary.body}\n".encode(), _TEXT)
+        self.notifier.publish(summary.subject, summary.body)
+        return denial
+
     # --- step: one batch of users ---------------------------------------------------------
 
-    def run_batch(self, info: dict[str, Any], index: int) -> dict[str, Any]:
-        users = users_from_json(self.store.get_json(f"{info['state']}users-{index}.json"))
-        journal = self._journal(self.store, f"{info['state']}journal/")
-        results = run_users(users, self.gateway, self.engine, dry_run=info["dry_run"], journal=journal)
-        self.store.put_json(f"{info['state']}batch-{index}.json", results_to_json(results))
-        counts = Counter(outcome.status.value for result in results for outcome in result.outcomes)
-        return {"index": index, "users": len(users), "counts": dict(counts), "retries": self.gateway.retries}
+    def run_batch(self, state: JobState, index: int, *, last_attempt: bool) -> BatchDone:
+        """Run one batch. Raises ConnectBusy when Connect stays unavailable, so the step is tried
+        again later; on the last attempt the rows fail instead and retry.csv holds them."""
+        users = users_from_json(self.store.get_json(f"{state.state}users-{index}.json"))
+        journal = self._journal(self.store, f"{state.state}journal/")
+        retries = self.gateway.retries
+        run = run_users(
+            users,
+            self.gateway,
+            self.engine,
+            dry_run=state.dry_run,
+            journal=journal,
+            retry_later=not last_attempt,
+        )
+        self.store.put_json(f"{state.state}batch-{index}.json", results_to_json(run.results))
+        counts = Counter(outcome.status.value for result in run.results for outcome in result.outcomes)
+        denied = Denial(run.denied.action, run.denied.resource, run.denied.message) if run.denied else None
+        return BatchDone(index, len(users), dict(counts), self.gateway.retries - retries, denied)
 
     # --- step: finish ---------------------------------------------------------------------
 
-    def finish(self, info: dict[str, Any]) -> dict[str, Any]:
-        """Assemble the report files from the batches, write them, publish the summary."""
-        plan = plan_from_json(self.store.get_json(f"{info['state']}plan.json"))
-        results = [
-            result
-            for index in range(info["batches"])
-            for result in results_from_json(self.store.get_json(f"{info['state']}batch-{index}.json"))
-        ]
-        result = assemble(plan, results, dry_run=info["dry_run"])
-        prefix = info["prefix"]
+    def finish(self, state: JobState, batches: list[BatchDone], *, waited: float = 0.0) -> dict[str, Any]:
+        """Assemble the report files from the batches, write them, publish the summary. Batches a
+        refused permission kept from running report their rows as not applied."""
+        plan = plan_from_json(self.store.get_json(f"{state.state}plan.json"))
+        denied = next((batch.denied for batch in batches if batch.denied), None)
+        ran = {batch.index for batch in batches}
+        results: list[UserResult] = []
+        for index in range(state.batches):
+            if index in ran:
+                results += results_from_json(self.store.get_json(f"{state.state}batch-{index}.json"))
+            else:
+                users = users_from_json(self.store.get_json(f"{state.state}users-{index}.json"))
+                results += [not_reached(work, _stopped_reason(denied)) for work in users]
+        result = assemble(plan, results, dry_run=state.dry_run)
         for name, content in render_files(result).items():
-            self.store.put_bytes(f"{prefix}{name}", content)
-        duration = time.time() - info["started"]
+            self.store.put_bytes(f"{state.prefix}{name}", content)
+        duration = self._clock() - state.started
         summary = summarise(
             result,
-            file_name=info["file"],
+            file_name=state.file,
             instance_id=self.config.instance_id,
             duration_seconds=duration,
-            location=self._location(prefix),
+            location=self._location(state.prefix),
+            waited_seconds=waited,
         )
+        if denied:
+            stop = denial_summary(
+                file_name=state.file,
+                instance_id=self.config.instance_id,
+                denial=denied,
+                dry_run=state.dry_run,
+                location=self._location(state.prefix),
+                applied=True,
+            )
+            summary = Summary(stop.subject, f"{stop.body}\n\n{summary.body}")
         message_id = self.notifier.publish(summary.subject, summary.body)
         return {
             "counts": dict(result.counts()),
             "duration": round(duration, 3),
             "subject": summary.subject,
             "message_id": message_id,
+            "retries": sum(batch.retries for batch in batches),
+            "denied": denied is not None,
         }
 
     def _location(self, prefix: str) -> str:
         return f"s3://{self.store.bucket}/{prefix}"
+
+
+def _stopped_reason(denied: Denial | None) -> str:
+    if denied is None:
+        return "not applied: the job stopped before this batch"
+    return f"not applied: the job stopped because {denied.action} on {denied.resource} was denied"

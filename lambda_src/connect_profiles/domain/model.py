@@ -88,5 +88,21 @@ class RowOutcome:
     user_id: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A refused permission that stopped the job: what to tell the person who must fix the stack."""
+
+    action: str
+    resource: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"action": self.action, "resource": self.resource, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Denial:
+        return cls(data["action"], data["resource"], data["message"])
+
+
 class FileRejected(Exception):
     """A file-level problem: nothing in the file is applied. The message says what to fix."""

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from connect_profiles.domain.csv_output import input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import Status
+from connect_profiles.domain.model import Denial, Status
 
 REPORT = "report.csv"
 ROLLBACK = "rollback.csv"
 RETRY = "retry.csv"
 BACKUP = "backup.csv"
-SUBJECT_LIMIT = 100  # SNS refuses longer subjects
+# SNS: "ASCII text that begins with a letter, number, or punctuation mark; must not include line
+# breaks or control characters; and must be less than 100 characters long" (Publish API reference).
+SUBJECT_LIMIT = 99
 FAILURES_SHOWN = 10
 STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
 
@@ -47,6 +50,7 @@ def summarise(
     instance_id: str,
     duration_seconds: float,
     location: str,
+    waited_seconds: float = 0.0,
 ) -> Summary:
     """The message for people: subject with the file and counts, body with what happened and where."""
     prefix = "DRY RUN " if result.dry_run else ""
@@ -57,6 +61,11 @@ def summarise(
         f"to Amazon Connect instance {instance_id}.",
         *(["Nothing was changed: every change below is planned, not applied."] if result.dry_run else []),
         f"Duration: {duration_seconds:.1f} s. Rows: {len(result.outcomes)} ({counts}).",
+        *(
+            [f"It waited {waited_seconds:.0f} s for another job on this instance to finish first."]
+            if waited_seconds >= 1
+            else []
+        ),
         "",
         "By action:",
     ]
@@ -83,12 +92,68 @@ def summarise(
     return Summary(subject, "\n".join(lines))
 
 
+def ascii_text(text: str) -> str:
+    """Text SNS accepts in a subject: accents dropped (`Français.csv` -> `Francais.csv`), dashes,
+    curly quotes and the ellipsis spelled in ASCII, anything else non-ASCII or a control character
+    (line breaks included) turned into a space, runs of spaces collapsed."""
+    text = text.translate(_ASCII_LOOKALIKES)
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c if " " <= c <= "~" else " " for c in decomposed if not unicodedata.combining(c))
+    return " ".join(kept.split())
+
+
+_ASCII_LOOKALIKES = str.maketrans(
+    {
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+    }
+)
+_ELLIPSIS = "..."
+
+
 def _subject(prefix: str, file_name: str, counts: str) -> str:
     fixed = f"{prefix}Connect profiles: "
     tail = f": {counts}"
+    name = ascii_text(file_name) or "(unnamed file)"
     room = SUBJECT_LIMIT - len(fixed) - len(tail)
-    name = file_name if len(file_name) <= room else file_name[: max(room - 1, 1)] + "…"
-    return (fixed + name + tail)[:SUBJECT_LIMIT]
+    if len(name) > room:
+        name = name[: max(room - len(_ELLIPSIS), 1)] + _ELLIPSIS
+    return ascii_text(fixed + name + tail)[:SUBJECT_LIMIT]
+
+
+def denial_summary(
+    *, file_name: str, instance_id: str, denial: Denial, dry_run: bool, location: str, applied: bool
+) -> Summary:
+    """The job stopped because AWS refused a permission: which one, and how to fix the stack."""
+    prefix = "DRY RUN " if dry_run else ""
+    subject = _subject(prefix, file_name, "stopped, permission denied")
+    done = (
+        "Changes made before it stopped are in the report below, and rollback.csv undoes them; rows "
+        "not reached are in retry.csv."
+        if applied
+        else "Nothing in it was applied."
+    )
+    body = "\n".join(
+        [
+            f"The job for {file_name} on Amazon Connect instance {instance_id} stopped: AWS refused "
+            f"{denial.action} on {denial.resource}.",
+            done,
+            "",
+            f"AWS said: {denial.message}",
+            "",
+            "How to fix it: the job's IAM role must allow this action on this resource. Deploy the stack "
+            "again from this version (make deploy INSTANCE_ID=<instance id>), which grants every action "
+            "the job calls; if the stack is current, look for a permissions boundary, service control "
+            "policy or resource policy denying it. Then drop the file again.",
+            f"Details: {location}",
+        ]
+    )
+    return Summary(subject, body)
 
 
 def rejection_summary(

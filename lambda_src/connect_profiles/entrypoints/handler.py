@@ -1,14 +1,15 @@
 """The Lambda function: S3 event in, one durable job per new CSV object version.
 
-Thin by design: it unpacks the event, claims each object version once, and runs the job's steps
-(plan, one per batch of users, finish) as checkpointed durable steps. Everything else is the
-engine's and the adapters'.
+Thin by design: it unpacks the event (Powertools' S3 event data class), claims each object version
+once, takes the Connect instance's lease, and sequences the job's steps (plan, one per batch of
+users, finish) as checkpointed durable steps. The steps are the domain's (`domain/job.py`); the
+retry policies and the claim are in `durable.py`.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any, cast
+from urllib.parse import unquote_plus
 
 from aws_durable_execution_sdk_python import (
     ChildContextError,
@@ -17,148 +18,107 @@ from aws_durable_execution_sdk_python import (
     StepError,
     durable_execution,
 )
-from aws_durable_execution_sdk_python.config import Duration, StepConfig
-from aws_durable_execution_sdk_python.retries import RetryDecision, RetryStrategyConfig, create_retry_strategy
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyKeyError,
-    IdempotencyValidationError,
-)
+from aws_durable_execution_sdk_python.config import Duration
+from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from connect_profiles.adapters.clients import aws_clients, connect_gateway
-from connect_profiles.adapters.pacing import Rate
-from connect_profiles.adapters.s3 import S3Journal, S3Store
-from connect_profiles.adapters.sns import SnsNotifier
-from connect_profiles.domain.job import Job, ObjectRef, is_job_key, object_refs
+from connect_profiles.contract import APPLY_PREFIX, DRY_RUN_PREFIX
+from connect_profiles.domain.job import BatchDone, JobState, ObjectRef, is_job_key
+from connect_profiles.entrypoints import durable
 from connect_profiles.entrypoints.observability import logger, metrics, tracer
 from connect_profiles.settings import settings
 
-# Transient trouble (S3, SNS, Connect after botocore's own retries): try the step again later.
-_backoff = create_retry_strategy(
-    RetryStrategyConfig(
-        max_attempts=4, initial_delay=Duration.from_seconds(5), max_delay=Duration.from_seconds(120)
-    )
-)
-JOB_STEP = StepConfig(retry_strategy=_backoff)
 
-
-def _claim_retry(error: Exception, attempts_made: int) -> RetryDecision:
-    # A concurrent duplicate sees "in progress" and retries until the owner is recorded; a key
-    # or payload problem will not change on retry.
-    if isinstance(error, IdempotencyKeyError | IdempotencyValidationError):
-        return RetryDecision.no_retry()
-    return _backoff(error, attempts_made)
-
-
-CLAIM_STEP = StepConfig(retry_strategy=_claim_retry)
-
-IDEMPOTENCY = IdempotencyConfig(
-    # The same object version delivered twice has the same version id, sequencer and ETag.
-    event_key_jmespath="[bucket, key, version_id, sequencer, etag]",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=7 * 24 * 3600,
-)
-
-
-@functools.cache
-def _claim() -> Any:
-    """Built on first use: the DynamoDB client reads its endpoint and Region when it is made."""
-    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
-
-    # A fixed key prefix: the default one contains the function's name, which changes with the stack.
-    @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-        data_keyword_argument="object_ref",
-        persistence_store=persistence,
-        config=IDEMPOTENCY,
-        key_prefix="s3-object-version",
-    )
-    def claim(*, object_ref: dict[str, Any], owner: str) -> dict[str, str]:
-        return {"owner": owner}
-
-    return claim
-
-
-def _job(bucket: str) -> Job:
-    config = settings()
-    job = config.job()
-    clients = aws_clients(Rate(config.connect_rate, config.connect_burst), job.engine.workers)
-    return Job(
-        config=job,
-        store=S3Store(clients.s3, bucket),
-        gateway=connect_gateway(clients, config.instance_id),
-        notifier=SnsNotifier(clients.sns, config.summary_topic_arn),
-        journal=S3Journal,
-    )
+def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
+    """Every record of an S3 event notification, keys URL-decoded (S3 sends them encoded; the data
+    class's per-record key does not decode). moto's events carry no sequencer or version id."""
+    if not isinstance(event.get("Records"), list):
+        raise ValueError("not an S3 event notification: no Records list")
+    refs = []
+    for record in S3Event(event).records:
+        s3_object = record.s3.get_object
+        refs.append(
+            ObjectRef(
+                bucket=record.s3.bucket.name,
+                key=unquote_plus(s3_object.key),
+                version_id=s3_object.version_id,
+                sequencer=s3_object.get("sequencer"),
+                etag=s3_object.etag or None,
+                size=s3_object.get("size"),
+            )
+        )
+    return refs
 
 
 def _run_record(ctx: DurableContext, ref: ObjectRef, job_id: str) -> dict[str, Any]:
-    """One object version: claim it, plan, run each batch, finish."""
-    job = _job(ref.bucket)
-    claim = ctx.step(
-        lambda _: _claim()(object_ref=ref.as_dict(), owner=job_id)["owner"], name="claim", config=CLAIM_STEP
-    )
+    """One object version: claim it, wait for the instance, plan, run each batch, finish."""
+    job, lease = durable.job_for(ref.bucket)
+    claim = ctx.step(lambda _: durable.claim(ref, job_id), name="claim", config=durable.CLAIM_STEP)
     if claim != job_id:
         ctx.logger.info(
             "Duplicate delivery: this object version is another execution's job", extra={"owner": claim}
         )
         return {"key": ref.key, "status": "duplicate"}
-    info = ctx.step(lambda _: job.plan(ref, job_id), name="plan", config=JOB_STEP)
-    if info["rejected"]:
-        ctx.logger.warning("File rejected", extra={"reason": info["rejected"], "prefix": info["prefix"]})
-        ctx.step(lambda _: _count_rejection(), name="metrics")
-        return {"key": ref.key, "status": "rejected", "reason": info["rejected"], "prefix": info["prefix"]}
+    waited = durable.hold_instance(ctx, lease, job_id)
+    try:
+        state = JobState.from_dict(
+            ctx.step(lambda _: job.plan(ref, job_id).as_dict(), name="plan", config=durable.JOB_STEP)
+        )
+        if state.stopped:
+            ctx.step(lambda _: durable.count_stopped(state, lease, job_id), name="metrics")
+            why = state.rejected or (state.denied.message if state.denied else "")
+            ctx.logger.warning("Job stopped before any change", extra={"reason": why, "prefix": state.prefix})
+            return {
+                "key": ref.key,
+                "status": "rejected" if state.rejected else "denied",
+                "prefix": state.prefix,
+            }
+        done = _run_batches(ctx, state, job, lease, job_id)
+        finished = ctx.step(
+            lambda _: durable.finish(job, state, done, lease, job_id, waited=waited),
+            name="finish",
+            config=durable.JOB_STEP,
+        )
+    except (StepError, ChildContextError):
+        ctx.step(lambda _: lease.release(job_id), name="release after failure")
+        raise
+    return {"key": ref.key, "status": "done", "prefix": state.prefix, **finished}
+
+
+def _run_batches(ctx: DurableContext, state: JobState, job: Any, lease: Any, job_id: str) -> list[BatchDone]:
     yield_below_ms = settings().yield_below_seconds * 1000
-    for index in range(info["batches"]):
+    done: list[BatchDone] = []
+    for index in range(state.batches):
 
         def batch(step: StepContext, index: int = index) -> dict[str, Any]:
-            done = job.run_batch(info, index)
+            result = durable.run_batch(job, state, index, lease, job_id, attempt=step.attempt)
             # Decided inside the step, so a replay sees the same decision.
             remaining = (
                 ctx.lambda_context.get_remaining_time_in_millis() if ctx.lambda_context else yield_below_ms
             )
-            return {**done, "yield": remaining < yield_below_ms}
+            return {**result.as_dict(), "yield": remaining < yield_below_ms}
 
-        done = ctx.step(batch, name=f"batch {index}", config=JOB_STEP)
-        ctx.logger.info("Batch done", extra={"batch": index, "counts": done["counts"]})
-        if done["yield"] and index < info["batches"] - 1:
+        checkpoint = ctx.step(batch, name=f"batch {index}", config=durable.BATCH_STEP)
+        done.append(BatchDone.from_dict(checkpoint))
+        ctx.logger.info("Batch done", extra={"batch": index, "counts": checkpoint["counts"]})
+        if done[-1].denied:
+            break  # every later call would be refused too: finish reports the rest as not applied
+        if checkpoint["yield"] and index < state.batches - 1:
             # A checkpointed timer ends this invocation; the next one replays up to here and goes on.
             ctx.wait(Duration.from_seconds(1), name=f"resume after batch {index}")
-    finished = ctx.step(lambda _: _finish(job, info), name="finish", config=JOB_STEP)
-    return {"key": ref.key, "status": "done", "prefix": info["prefix"], **finished}
-
-
-def _finish(job: Job, info: dict[str, Any]) -> dict[str, Any]:
-    finished = job.finish(info)
-    # Inside the step, so a replay does not emit them again.
-    metrics.add_dimension(name="Mode", value="dry-run" if info["dry_run"] else "apply")
-    metrics.add_metric(name="Jobs", unit=MetricUnit.Count, value=1)
-    for status, count in finished["counts"].items():
-        metrics.add_metric(name=f"Rows{status.capitalize()}", unit=MetricUnit.Count, value=count)
-    metrics.add_metric(name="ConnectRetries", unit=MetricUnit.Count, value=job.gateway.retries)
-    metrics.add_metric(name="JobDuration", unit=MetricUnit.Seconds, value=finished["duration"])
-    return finished
-
-
-def _count_rejection() -> None:
-    metrics.add_metric(name="JobsRejected", unit=MetricUnit.Count, value=1)
+    return done
 
 
 @durable_execution
 def _durable_handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
-    if context.lambda_context:  # lets a claim left in progress by a crash expire with the invocation
-        IDEMPOTENCY.register_lambda_context(cast(Any, context.lambda_context))
+    durable.register_lambda_context(context)
     context.set_logger(logger)  # replay-aware: lines already logged are not logged again
     execution = context.execution_context.durable_execution_arn
-    results = []
-    failures = []
+    results, failures = [], []
     for number, ref in enumerate(object_refs(event)):
         if not is_job_key(ref.key):
-            context.logger.info("Ignored: not a .csv under incoming/ or dry-run/", extra={"key": ref.key})
+            context.logger.info(
+                f"Ignored: not a .csv under {APPLY_PREFIX} or {DRY_RUN_PREFIX}", extra={"key": ref.key}
+            )
             continue
         job_id = f"{execution}#{number}"
         logger.append_keys(job_id=job_id, object_key=ref.key)
@@ -181,4 +141,4 @@ def _durable_handler(event: dict[str, Any], context: DurableContext) -> dict[str
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return dict(_durable_handler(event, context))
+    return dict(_durable_handler(event, cast(Any, context)))

@@ -1,0 +1,180 @@
+"""What the durable handler needs beyond sequencing: the ports wired to AWS, retry policies, the
+object-version claim, the instance lease and the job's metrics. Each function here runs inside a
+durable step (or decides one), so a replay neither repeats its effects nor emits its metrics twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from aws_durable_execution_sdk_python import DurableContext
+from aws_durable_execution_sdk_python.config import Duration, StepConfig
+from aws_durable_execution_sdk_python.retries import RetryDecision, RetryStrategyConfig, create_retry_strategy
+from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyKeyError,
+    IdempotencyValidationError,
+)
+
+from connect_profiles.adapters.clients import aws_clients, connect_gateway
+from connect_profiles.adapters.dynamodb import DynamoLease
+from connect_profiles.adapters.pacing import Rate
+from connect_profiles.adapters.s3 import S3Journal, S3Store
+from connect_profiles.adapters.sns import SnsNotifier
+from connect_profiles.domain.job import BatchDone, Job, JobState, ObjectRef
+from connect_profiles.entrypoints.observability import emit_job_metrics
+from connect_profiles.ports import Lease, PermissionDenied
+from connect_profiles.settings import settings
+
+# Transient trouble (S3, SNS, Connect after botocore's own retries): try the step again later.
+STEP_ATTEMPTS = 4
+_backoff = create_retry_strategy(
+    RetryStrategyConfig(
+        max_attempts=STEP_ATTEMPTS,
+        initial_delay=Duration.from_seconds(5),
+        max_delay=Duration.from_seconds(120),
+    )
+)
+
+
+def _job_retry(error: Exception, attempts_made: int) -> RetryDecision:
+    # A refused permission will not change by waiting: the stack must be fixed.
+    if isinstance(error, PermissionDenied):
+        return RetryDecision.no_retry()
+    return _backoff(error, attempts_made)
+
+
+JOB_STEP = StepConfig(retry_strategy=_job_retry)
+# A batch whose Connect calls keep failing is run again after a backoff (an outage of minutes): the
+# journal keeps a rerun from sending anything twice. Its last attempt fails the rows instead.
+BATCH_STEP = StepConfig(retry_strategy=_job_retry)
+
+
+def _claim_retry(error: Exception, attempts_made: int) -> RetryDecision:
+    # A concurrent duplicate sees "in progress" and retries until the owner is recorded; a key
+    # or payload problem will not change on retry.
+    if isinstance(error, IdempotencyKeyError | IdempotencyValidationError):
+        return RetryDecision.no_retry()
+    return _backoff(error, attempts_made)
+
+
+CLAIM_STEP = StepConfig(retry_strategy=_claim_retry)
+
+IDEMPOTENCY = IdempotencyConfig(
+    # The same object version delivered twice has the same version id, sequencer and ETag.
+    event_key_jmespath="[bucket, key, version_id, sequencer, etag]",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=7 * 24 * 3600,
+)
+
+# How often a job waiting for another one on the same instance looks again, and for how long.
+LEASE_POLL = Duration.from_seconds(30)
+LEASE_MAX_POLLS = 23 * 3600 // 30
+
+
+def register_lambda_context(context: DurableContext) -> None:
+    """Lets a claim left in progress by a crash expire with the invocation."""
+    if context.lambda_context:
+        IDEMPOTENCY.register_lambda_context(context.lambda_context)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _claimer() -> Any:
+    """Built on first use: the DynamoDB client reads its endpoint and Region when it is made."""
+    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
+
+    # A fixed key prefix: the default one contains the function's name, which changes with the stack.
+    @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+        data_keyword_argument="object_ref",
+        persistence_store=persistence,
+        config=IDEMPOTENCY,
+        key_prefix="s3-object-version",
+    )
+    def claim(*, object_ref: dict[str, Any], owner: str) -> dict[str, str]:
+        return {"owner": owner}
+
+    return claim
+
+
+def claim(ref: ObjectRef, job_id: str) -> str:
+    """The job id that owns this object version: ours, or an earlier delivery's."""
+    return str(_claimer()(object_ref=ref.as_dict(), owner=job_id)["owner"])
+
+
+def job_for(bucket: str) -> tuple[Job, Lease]:
+    config = settings()
+    job = config.job()
+    clients = aws_clients(Rate(config.connect_rate, config.connect_burst), job.engine.workers)
+    lease = DynamoLease(
+        clients.dynamodb,
+        config.idempotency_table,
+        instance_id=config.instance_id,
+        seconds=config.lease_seconds,
+    )
+    return (
+        Job(
+            config=job,
+            store=S3Store(clients.s3, bucket),
+            gateway=connect_gateway(clients, config.instance_id),
+            notifier=SnsNotifier(clients.sns, config.summary_topic_arn),
+            journal=S3Journal,
+        ),
+        lease,
+    )
+
+
+def hold_instance(ctx: DurableContext, lease: Lease, job_id: str) -> float:
+    """Wait, at no cost between polls, until this job holds the instance; the seconds it waited."""
+
+    def check(state: dict[str, Any], _: Any) -> dict[str, Any]:
+        now = time.time()
+        return {"holder": lease.acquire(job_id, now), "first": state["first"] or now, "now": now}
+
+    def keep_waiting(state: dict[str, Any], attempts: int) -> WaitForConditionDecision:
+        if state["holder"] is None:
+            return WaitForConditionDecision.stop_polling()
+        if attempts >= LEASE_MAX_POLLS:
+            raise TimeoutError(f"the Connect instance stayed busy with job {state['holder']}")
+        ctx.logger.info("Waiting for another job on this instance", extra={"holder": state["holder"]})
+        return WaitForConditionDecision.continue_waiting(LEASE_POLL)
+
+    initial: dict[str, Any] = {"holder": None, "first": None, "now": None}
+    config = WaitForConditionConfig(keep_waiting, initial_state=initial)
+    held = ctx.wait_for_condition(check, config, name="hold instance")
+    return float(held["now"]) - float(held["first"])
+
+
+def run_batch(job: Job, state: JobState, index: int, lease: Lease, job_id: str, *, attempt: int) -> BatchDone:
+    holder = lease.acquire(job_id, time.time())  # renew, so a long job keeps the instance
+    if holder is not None:
+        raise RuntimeError(f"the instance lease expired and job {holder} took it; trying again later")
+    return job.run_batch(state, index, last_attempt=attempt >= STEP_ATTEMPTS)
+
+
+def finish(
+    job: Job, state: JobState, done: list[BatchDone], lease: Lease, job_id: str, *, waited: float
+) -> dict[str, Any]:
+    finished = job.finish(state, done, waited=waited)
+    lease.release(job_id)
+    emit_job_metrics(
+        dry_run=state.dry_run,
+        counts=finished["counts"],
+        retries=finished["retries"],
+        duration=finished["duration"],
+        failed=finished["denied"],
+    )
+    return finished
+
+
+def count_stopped(state: JobState, lease: Lease, job_id: str) -> None:
+    lease.release(job_id)
+    emit_job_metrics(
+        dry_run=state.dry_run, rejected=state.rejected is not None, failed=state.denied is not None
+    )
