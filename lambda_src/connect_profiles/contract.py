@@ -42,12 +42,16 @@ class Env(StrEnum):
     USERS_PER_BATCH = "USERS_PER_BATCH"
     YIELD_BELOW_SECONDS = "YIELD_BELOW_SECONDS"
     LEASE_SECONDS = "LEASE_SECONDS"
+    CONNECT_MAX_ATTEMPTS = "CONNECT_MAX_ATTEMPTS"
 
 
 # --- defaults (Connect's documented quotas, and the job's own sizes) --------------------------------
 DEFAULT_CONNECT_RATE = 2.0  # requests per second per Connect API
 DEFAULT_CONNECT_BURST = 5
 DEFAULT_MAX_PROFICIENCIES = 10  # the "Proficiencies per agent" quota
+# Attempts botocore makes per Connect call (throttles, 5xx, network errors) before the job sees the
+# error; past them a batch is retried as a durable step, and a failed write is settled by a re-read.
+DEFAULT_CONNECT_MAX_ATTEMPTS = 10
 DEFAULT_USERS_PER_BATCH = 200
 # End the invocation (and resume in a new one) when less than this is left after a batch.
 DEFAULT_YIELD_BELOW_SECONDS = 240

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from connect_profiles.contract import (
     DEFAULT_CONNECT_BURST,
+    DEFAULT_CONNECT_MAX_ATTEMPTS,
     DEFAULT_CONNECT_RATE,
     DEFAULT_LEASE_SECONDS,
     DEFAULT_MAX_PROFICIENCIES,
@@ -35,6 +36,7 @@ class Settings:
     users_per_batch: int = DEFAULT_USERS_PER_BATCH
     yield_below_seconds: int = DEFAULT_YIELD_BELOW_SECONDS
     lease_seconds: int = DEFAULT_LEASE_SECONDS
+    connect_max_attempts: int = DEFAULT_CONNECT_MAX_ATTEMPTS
 
     def engine(self) -> EngineSettings:
         return EngineSettings(max_proficiencies=self.max_proficiencies)
@@ -74,6 +76,7 @@ class Settings:
             users_per_batch=int(number(Env.USERS_PER_BATCH, DEFAULT_USERS_PER_BATCH, int)),
             yield_below_seconds=int(number(Env.YIELD_BELOW_SECONDS, DEFAULT_YIELD_BELOW_SECONDS, int)),
             lease_seconds=int(number(Env.LEASE_SECONDS, DEFAULT_LEASE_SECONDS, int)),
+            connect_max_attempts=int(number(Env.CONNECT_MAX_ATTEMPTS, DEFAULT_CONNECT_MAX_ATTEMPTS, int)),
         )
 
 

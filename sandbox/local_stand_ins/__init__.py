@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,14 @@ class LocalAws:
 
     def stop(self) -> None:
         self._server.stop()
+
+    def serialise_requests(self) -> None:
+        """Answer one request at a time. moto's conditional writes are not atomic under concurrent
+        requests (two `attribute_not_exists` puts can both succeed), which real DynamoDB never
+        allows; a test of the lease under concurrency must not fail, or pass, for moto's sake."""
+        server = self._server._server
+        assert server is not None, "start() first"
+        server.app = _OneAtATime(server.app)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -136,6 +145,16 @@ class LocalAws:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
+class _OneAtATime:
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
 def s3_event(
     key: str, *, size: int, etag: str, version_id: str | None, bucket: str = BUCKET, encode: bool = True
 ) -> dict[str, Any]:
@@ -174,8 +193,9 @@ def s3_event(
     }
 
 
-def start_connect(instance: Instance, quota: Quota | None = None) -> ConnectEmulator:
-    service = ConnectService(quota=quota)
+def start_connect(instance: Instance, quota: Quota | None = None, **options: Any) -> ConnectEmulator:
+    """The emulator serving `instance`; `options` go to ConnectService (faults, outages, authorizer)."""
+    service = ConnectService(quota=quota, **options)
     service.add_instance(instance)
     return ConnectEmulator(service).start()
 
@@ -183,14 +203,23 @@ def start_connect(instance: Instance, quota: Quota | None = None) -> ConnectEmul
 def invoke(handler: Any, event: dict[str, Any], *, timeout: int = 600) -> Invocation:
     """Deliver one event to the durable handler through the durable testing runner, which invokes
     it again and again until the execution ends, as the Lambda service does."""
+    [invocation] = invoke_together(handler, [event], timeout=timeout)
+    return invocation
+
+
+def invoke_together(handler: Any, events: list[dict[str, Any]], *, timeout: int = 600) -> list[Invocation]:
+    """Start one durable execution per event at once (as separate uploads would), and wait for all."""
     with DurableFunctionTestRunner(handler=handler, region=REGION, poll_interval=0.05) as runner:
-        arn = runner.run_async(input=json.dumps(event), execution_timeout=timeout)
-        outcome = runner.wait_for_result(arn, timeout=timeout)
-        history = runner.get_execution_history(arn)
-    invocations = sum(1 for entry in history.events if entry.event_type == "InvocationCompleted")
-    result = json.loads(outcome.result) if outcome.result else None
-    error = f"{outcome.error.type}: {outcome.error.message}" if outcome.error else None
-    return Invocation(str(outcome.status.value), result, error, invocations)
+        arns = [runner.run_async(input=json.dumps(event), execution_timeout=timeout) for event in events]
+        invocations = []
+        for arn in arns:
+            outcome = runner.wait_for_result(arn, timeout=timeout)
+            history = runner.get_execution_history(arn)
+            count = sum(1 for entry in history.events if entry.event_type == "InvocationCompleted")
+            result = json.loads(outcome.result) if outcome.result else None
+            error = f"{outcome.error.type}: {outcome.error.message}" if outcome.error else None
+            invocations.append(Invocation(str(outcome.status.value), result, error, count))
+    return invocations
 
 
 @contextmanager

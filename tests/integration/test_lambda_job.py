@@ -12,14 +12,34 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
-from connect_emulator import SAMPLE_SEED, load_seed
+from connect_emulator import (
+    SAMPLE_SEED,
+    AllowActions,
+    Behaviour,
+    Faults,
+    OnAssociateExisting,
+    OnDisassociateMissing,
+    Outage,
+    load_seed,
+)
 from connect_emulator.server import ConnectEmulator
 from connect_profiles import settings
 from connect_profiles.adapters import clients as aws_clients
 from connect_profiles.adapters.s3 import S3Store
 from connect_profiles.entrypoints import durable, handler
-from local_stand_ins import BASE_ENVIRONMENT, BUCKET, TABLE, Invocation, LocalAws, invoke, start_connect
+from local_stand_ins import (
+    BASE_ENVIRONMENT,
+    BUCKET,
+    TABLE,
+    Invocation,
+    LocalAws,
+    invoke,
+    invoke_together,
+    start_connect,
+)
 from tests.conftest import UNTHROTTLED
 
 EVENTS = Path(__file__).parents[1] / "fixtures" / "events"
@@ -294,3 +314,215 @@ def test_the_documented_event_shape_with_an_encoded_key(
     assert outcome.result is not None
     assert outcome.result["records"][0]["prefix"].startswith("reports/Team A/agents & skills + tiers/")
     assert _user(connect, "jdoe").proficiencies[("product", "Mobile")] == 2.0
+
+
+# --- every change reported is a change that holds ------------------------------------------------
+
+
+def _proficiency_changes(users: list[Any]) -> list[str]:
+    """Each user gets an Associate, an Update and a Disassociate."""
+    rows = []
+    for user in users:
+        user.proficiencies = {("tier", "Tier1"): 1.0, ("region", "NA"): 1.0}
+        rows += [
+            f"{user.username},username,add,product,TV,2",
+            f"{user.username},username,update,tier,Tier1,3",
+            f"{user.username},username,remove,region,NA,",
+        ]
+    return rows
+
+
+def test_an_outage_of_one_api_retries_the_batch_and_applies_each_change_once(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Connect answers its first 20 AssociateUserProficiencies calls with 500, and botocore
+    # gives up on the first failure (so only the durable step retry can get the rows through)
+    emulator = start_connect(
+        load_seed(SAMPLE_SEED),
+        quota=UNTHROTTLED,
+        outages=[Outage("AssociateUserProficiencies", first_calls=20)],
+    )
+    try:
+        _point_function_at(emulator, local_aws, monkeypatch)
+        monkeypatch.setenv("CONNECT_MAX_ATTEMPTS", "1")
+        _forget_settings()
+        instance = next(iter(emulator.service.instances.values()))
+        users = sorted(instance.users.values(), key=lambda user: user.username)[:12]
+        event = local_aws.upload("incoming/outage.csv", _sample_file(_proficiency_changes(users)))
+        # When the file is dropped
+        outcome = _run(event)
+        # Then every row succeeded, Connect holds the new state, and no change was applied twice
+        assert outcome.status == "SUCCEEDED", outcome.error
+        assert outcome.result is not None
+        [record] = outcome.result["records"]
+        assert {row["status"] for row in _report(local_aws, record["prefix"])} == {"succeeded"}
+        assert emulator.service.stats().faults or any(
+            entry.outcome == "outage" for entry in emulator.service.request_log()
+        )
+        applied = Counter(
+            (entry.operation, entry.user_id, entry.proficiencies)
+            for entry in emulator.service.request_log()
+            if entry.applied and entry.proficiencies is not None
+        )
+        assert len(applied) == 36
+        assert set(applied.values()) == {1}
+        for user in users:
+            assert user.proficiencies == {("tier", "Tier1"): 3.0, ("product", "TV"): 2.0}
+    finally:
+        emulator.stop()
+
+
+@pytest.mark.parametrize("associate_existing", ["reject", "overwrite"])
+@pytest.mark.parametrize("disassociate_missing", ["reject", "ignore"])
+def test_lost_responses_are_settled_by_what_connect_holds(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch, associate_existing: str, disassociate_missing: str
+) -> None:
+    # Given a third of the writes are applied and then answered 500 (the response is lost), under
+    # each reading of what Connect does with a retried Associate or Disassociate
+    behaviour = Behaviour(
+        on_associate_existing=OnAssociateExisting(associate_existing),
+        on_disassociate_missing=OnDisassociateMissing(disassociate_missing),
+    )
+    lost = Faults(rate=0.34, seed=7, when="after", operations=WRITES)
+    emulator = start_connect(load_seed(SAMPLE_SEED, behaviour=behaviour), quota=UNTHROTTLED, faults=lost)
+    try:
+        _point_function_at(emulator, local_aws, monkeypatch)
+        instance = next(iter(emulator.service.instances.values()))
+        users = sorted(instance.users.values(), key=lambda user: user.username)[:8]
+        rows = _proficiency_changes(users)
+        seed = {user.id: dict(user.proficiencies) for user in users}
+        # When the file is dropped
+        outcome = _run(local_aws.upload("incoming/lossy.csv", _sample_file(rows)))
+        # Then responses were lost, yet every row succeeded and Connect holds exactly the new state
+        assert outcome.status == "SUCCEEDED", outcome.error
+        assert any(entry.outcome == "lost" for entry in emulator.service.request_log())
+        assert outcome.result is not None
+        [record] = outcome.result["records"]
+        assert {row["status"] for row in _report(local_aws, record["prefix"])} == {"succeeded"}
+        for user in users:
+            assert user.proficiencies == {("tier", "Tier1"): 3.0, ("product", "TV"): 2.0}
+        # And the rollback holds every change, and restores the seed when dropped back in
+        assert len(_report(local_aws, record["prefix"], "rollback.csv")) == 24
+        emulator.service.configure(faults=[])
+        rollback = local_aws.read(f"{record['prefix']}rollback.csv")
+        assert _run(local_aws.upload("incoming/lossy-undo.csv", rollback)).status == "SUCCEEDED"
+        assert {user.id: dict(user.proficiencies) for user in users} == seed
+    finally:
+        emulator.stop()
+
+
+def test_two_uploads_never_interleave_their_connect_calls(
+    local_aws: LocalAws, connect: ConnectEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two files for different users, each job spanning several invocations (batches of 2,
+    # yielding after each), and moto answering one request at a time (its conditional writes are
+    # not atomic otherwise, unlike DynamoDB's)
+    local_aws.serialise_requests()
+    monkeypatch.setenv("USERS_PER_BATCH", "2")
+    monkeypatch.setenv("YIELD_BELOW_SECONDS", "100000")
+    _forget_settings()
+    instance = next(iter(connect.service.instances.values()))
+    users = sorted(instance.users.values(), key=lambda user: user.username)[:12]
+    first, second = users[:6], users[6:]
+    events = [
+        local_aws.upload(f"incoming/{name}.csv", _sample_file(_proficiency_changes(group)))
+        for name, group in (("first", first), ("second", second))
+    ]
+    # When both are uploaded at once
+    outcomes = invoke_together(handler.lambda_handler, events)
+    # Then both jobs finished, each over several invocations
+    assert [o.status for o in outcomes] == ["SUCCEEDED", "SUCCEEDED"], [o.error for o in outcomes]
+    assert min(o.invocations for o in outcomes) >= 3
+    # And Connect saw all of one job's calls, then all of the other's
+    owner = {user.id: 0 for user in first} | {user.id: 1 for user in second}
+    sequence = [owner[e.user_id] for e in connect.service.request_log() if e.user_id in owner]
+    assert len(sequence) == 12 * 4  # a read and three writes per user
+    assert sequence == sorted(sequence) or sequence == sorted(sequence, reverse=True)
+    # And the one that waited says so
+    summaries = local_aws.summaries()
+    assert len(summaries) == 2
+    assert sum("for another job on this instance to finish first" in s["body"] for s in summaries) == 1
+
+
+def test_a_role_without_a_connect_permission_ends_with_one_email_naming_it(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Connect refuses ListUserProficiencies to the job's role
+    allowed = {
+        "connect:SearchUsers",
+        "connect:ListUsers",
+        "connect:DescribePredefinedAttribute",
+        *(f"connect:{operation}" for operation in WRITES),
+    }
+    emulator = start_connect(load_seed(SAMPLE_SEED), quota=UNTHROTTLED, authorizer=AllowActions(allowed))
+    try:
+        _point_function_at(emulator, local_aws, monkeypatch)
+        event = local_aws.upload("incoming/denied.csv", _sample_file(["jdoe,username,add,product,TV,3"]))
+        # When a file is dropped
+        outcome = _run(event)
+        # Then the job ended at once, without retrying, and one email names the action and resource
+        assert outcome.status == "SUCCEEDED", outcome.error
+        refused = [e for e in emulator.service.request_log() if e.status == 403]
+        assert len(refused) == 1
+        [summary] = local_aws.summaries()
+        assert summary["subject"] == "Connect profiles: denied.csv: stopped, permission denied"
+        jdoe = _user(emulator, "jdoe")
+        assert (
+            f"connect:ListUserProficiencies on {_instance_arn(emulator)}/agent/{jdoe.id}" in summary["body"]
+        )
+        assert "make deploy" in summary["body"]
+        assert emulator.service.stats().writes == []
+    finally:
+        emulator.stop()
+
+
+def test_the_job_cannot_read_the_upload_ends_with_one_email(
+    local_aws: LocalAws, connect: ConnectEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given S3 refuses the job's GetObject of the upload, as it answers a role without the grant
+    make_api_call = BaseClient._make_api_call
+
+    def refuse(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "GetObject" and params["Key"].startswith("incoming/unreadable"):
+            message = (
+                "User: arn:aws:sts::123456789012:assumed-role/job/x is not authorized to perform: "
+                f's3:GetObjectVersion on resource: "arn:aws:s3:::{BUCKET}/{params["Key"]}" because no '
+                "identity-based policy allows the s3:GetObjectVersion action"
+            )
+            error = {
+                "Error": {"Code": "AccessDenied", "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+            raise ClientError(error, operation)
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", refuse)
+    outcome = _run(
+        local_aws.upload("incoming/unreadable.csv", _sample_file(["jdoe,username,add,product,TV,3"]))
+    )
+    assert outcome.status == "SUCCEEDED", outcome.error
+    [summary] = local_aws.summaries()
+    assert "stopped, permission denied" in summary["subject"]
+    assert f"s3:GetObjectVersion on arn:aws:s3:::{BUCKET}/incoming/unreadable.csv" in summary["body"]
+    assert sum(connect.service.stats().calls.values()) == 0
+
+
+WRITES = frozenset({"AssociateUserProficiencies", "UpdateUserProficiencies", "DisassociateUserProficiencies"})
+
+
+def _instance_arn(emulator: ConnectEmulator) -> str:
+    return next(iter(emulator.service.instances.values())).arn
+
+
+def _point_function_at(
+    emulator: ConnectEmulator, local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = next(iter(emulator.service.instances.values()))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+    monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
+    monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
+    monkeypatch.setenv("CONNECT_RATE", "1000")
+    monkeypatch.setenv("CONNECT_BURST", "100")
+    _forget_settings()
+    local_aws.summaries()

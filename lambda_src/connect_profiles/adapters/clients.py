@@ -25,14 +25,14 @@ class AwsClients:
 
 
 @functools.cache
-def aws_clients(rate: Rate, workers: int) -> AwsClients:
+def aws_clients(rate: Rate, workers: int, connect_attempts: int) -> AwsClients:
     """One set per execution environment. The Connect client's pacer lives as long as it does:
     Connect's quotas are per account, whichever job is calling."""
     return AwsClients(
         s3=boto3.client("s3", config=_RETRIES),
         sns=boto3.client("sns", config=_RETRIES),
         dynamodb=boto3.client("dynamodb", config=_RETRIES),
-        connect=connect_client(Pacer(rate), pool_size=workers * 2),
+        connect=connect_client(Pacer(rate), pool_size=workers * 2, attempts=connect_attempts),
     )
 
 

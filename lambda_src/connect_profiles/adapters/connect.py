@@ -25,6 +25,7 @@ from botocore.exceptions import (
 )
 
 from connect_profiles.adapters.pacing import Pacer, uncancellable
+from connect_profiles.contract import DEFAULT_CONNECT_MAX_ATTEMPTS
 from connect_profiles.domain.model import Proficiency
 from connect_profiles.ports import (
     ACCESS_DENIED_CODES,
@@ -36,20 +37,28 @@ from connect_profiles.ports import (
     UserRef,
 )
 
-# Standard mode retries throttles and 5xx with jittered backoff; the pacer keeps throttles rare.
-RETRY_ATTEMPTS = 10
 PROFICIENCIES_PAGE = 100  # the API's maximum
 # The network failed, not Connect: the same call may well go through later.
 _NETWORK_ERRORS = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
 
 
 def connect_client(
-    pacer: Pacer, *, region: str | None = None, profile: str | None = None, pool_size: int = 32
+    pacer: Pacer,
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    pool_size: int = 32,
+    attempts: int = DEFAULT_CONNECT_MAX_ATTEMPTS,
 ) -> Any:
     """A Connect client with explicit retries, every attempt paced by `pacer`; honours
-    AWS_ENDPOINT_URL_CONNECT like any boto3 client."""
+    AWS_ENDPOINT_URL_CONNECT like any boto3 client.
+
+    Standard mode retries throttles, 5xx and network errors with jittered backoff, writes included:
+    a retried write whose first attempt was applied may be refused ("already associated"), and the
+    engine settles every failed write by reading the user again, so a retry can never make the
+    report wrong; it only saves a batch rerun when a blip is short."""
     config = Config(
-        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         max_pool_connections=pool_size,
         connect_timeout=5,
         read_timeout=30,

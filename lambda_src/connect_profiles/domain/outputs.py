@@ -62,8 +62,8 @@ def summarise(
         *(["Nothing was changed: every change below is planned, not applied."] if result.dry_run else []),
         f"Duration: {duration_seconds:.1f} s. Rows: {len(result.outcomes)} ({counts}).",
         *(
-            [f"It waited {waited_seconds:.0f} s for another job on this instance to finish first."]
-            if waited_seconds >= 1
+            [f"It waited {waited_seconds:.1f} s for another job on this instance to finish first."]
+            if waited_seconds > 0
             else []
         ),
         "",

@@ -1,20 +1,22 @@
 """`connect-profiles`: the engine from a terminal.
 
 Exit status: 0 no row failed, 1 some row failed, 2 the file was rejected or the command could not
-run (a one-line reason on stderr, never a traceback).
+run (a one-line reason on stderr, never a traceback), 130 interrupted by Ctrl-C (files still written).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from connect_profiles.adapters.connect import ConnectGateway, connect_client
 from connect_profiles.adapters.pacing import Pacer, Rate
@@ -23,9 +25,10 @@ from connect_profiles.domain.csv_output import input_format_csv
 from connect_profiles.domain.engine import EngineSettings, JobResult, check_offline, run_job
 from connect_profiles.domain.model import FileRejected, RowOutcome, Status
 from connect_profiles.domain.outputs import format_table, render_files, summarise
-from connect_profiles.ports import ConnectCallError, ConnectUnavailable
+from connect_profiles.ports import ConnectCallError, ConnectUnavailable, PermissionDenied
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 class CommandError(Exception):
@@ -38,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except FileRejected as error:
         print(f"connect-profiles: file rejected, nothing applied: {error}", file=sys.stderr)
+    except PermissionDenied as error:
+        print(f"connect-profiles: {_denied(error)}", file=sys.stderr)
     except (CommandError, ConnectUnavailable, ConnectCallError, ValueError) as error:
         print(f"connect-profiles: {error}", file=sys.stderr)
     except KeyboardInterrupt:
@@ -135,16 +140,21 @@ def _apply(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
     data = _read(args.file)
+    out_dir = args.out or (None if dry_run else _default_out(args.file))
+    if out_dir:
+        _check_out(out_dir)  # before the first call: a change must never be left without its files
     settings = _settings(args)
-    gateway = _gateway(args, settings)
+    interrupts = Interrupts()
+    gateway = _gateway(args, settings, cancel=interrupts.event)
     started = time.monotonic()
     bar = ProgressBar(sys.stderr, "planning" if dry_run else "applying")
-    result = run_job(data, gateway, settings, dry_run=dry_run, progress=bar.update)
+    with interrupts:
+        result = run_job(
+            data, gateway, settings, dry_run=dry_run, progress=bar.update, interrupt=interrupts.event
+        )
     bar.close()
-    out_dir = args.out or (None if dry_run else _default_out(args.file))
     location = str(out_dir) if out_dir else "(not written: pass --out DIR)"
     if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
         for name, content in render_files(result).items():
             (out_dir / name).write_bytes(content)
     summary = summarise(
@@ -158,6 +168,12 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
     print()
     print(summary.subject)
     print(summary.body)
+    if result.denied:
+        print(f"connect-profiles: stopped: {_denied(result.denied)}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if interrupts.event.is_set():
+        print(f"connect-profiles: interrupted; what was done is in {location}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return _exit_status(result)
 
 
@@ -196,10 +212,58 @@ def _settings(args: argparse.Namespace) -> EngineSettings:
     return EngineSettings(max_proficiencies=args.max_proficiencies)
 
 
-def _gateway(args: argparse.Namespace, settings: EngineSettings) -> ConnectGateway:
-    pacer = Pacer(Rate(args.rate, args.burst))
+def _gateway(
+    args: argparse.Namespace, settings: EngineSettings, *, cancel: threading.Event | None = None
+) -> ConnectGateway:
+    pacer = Pacer(Rate(args.rate, args.burst), cancel=cancel)
     client = connect_client(pacer, region=args.region, profile=args.profile, pool_size=settings.workers * 2)
     return ConnectGateway(client, args.instance_id)
+
+
+def _check_out(folder: Path) -> None:
+    """Create the output folder and prove it writable, or say in one line why it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".connect-profiles-{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError as error:
+        raise CommandError(f"--out {folder} is a file, not a folder: choose another path") from error
+    except OSError as error:
+        raise CommandError(f"cannot write to --out {folder}: {error.strerror or error}") from error
+
+
+def _denied(error: PermissionDenied) -> str:
+    return (
+        f"permission denied: {error.action} on {error.resource}. Use credentials allowed to call it "
+        "(--profile, or your AWS environment), or ask your AWS administrator to grant it."
+    )
+
+
+class Interrupts:
+    """Ctrl-C while a job runs: the first press stops new calls (calls in flight finish) and the
+    files are still written for what was done; a second press quits at once."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._previous: Any = None
+
+    def __enter__(self) -> Interrupts:
+        self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _on_interrupt(self, signum: int, frame: object) -> None:
+        if self.event.is_set():
+            os._exit(EXIT_INTERRUPTED)
+        self.event.set()
+        print(
+            "\nconnect-profiles: stopping: no new calls; waiting for calls in flight, then writing the "
+            "files (Ctrl-C again to quit at once, without them)",
+            file=sys.stderr,
+        )
 
 
 def _default_out(file: Path) -> Path:

@@ -111,7 +111,8 @@ def claim(ref: ObjectRef, job_id: str) -> str:
 def job_for(bucket: str) -> tuple[Job, Lease]:
     config = settings()
     job = config.job()
-    clients = aws_clients(Rate(config.connect_rate, config.connect_burst), job.engine.workers)
+    rate = Rate(config.connect_rate, config.connect_burst)
+    clients = aws_clients(rate, job.engine.workers, config.connect_max_attempts)
     lease = DynamoLease(
         clients.dynamodb,
         config.idempotency_table,
