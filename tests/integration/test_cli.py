@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
-from connect_emulator import Behaviour, Faults, Quota, generate_seed, instance_from_seed
+from connect_emulator import Behaviour, Faults, Outage, Quota, generate_seed, instance_from_seed
 from connect_profiles.adapters.connect import ConnectGateway, pace_client
 from connect_profiles.adapters.pacing import Pacer, Rate
 from connect_profiles.domain.model import INPUT_COLUMNS, REPORT_COLUMNS
@@ -369,16 +374,85 @@ class RecordingPacer(Pacer):
 
 
 def test_every_attempt_waits_for_its_apis_token_retries_included(start_emulator: EmulatorFactory) -> None:
-    # Given an API whose bucket holds one token, refilling quickly
-    running = start_emulator(quota=Quota(rate=50.0, burst=1))
+    # Given an API whose first two requests fail with 500 (counted by request, not by time)
+    running = start_emulator(outages=[Outage("ListUserProficiencies", first_calls=2)])
     pacer = RecordingPacer()
     gateway = ConnectGateway(pace_client(running.client(attempts=5), pacer), running.instance.id)
     user_id = next(iter(running.instance.users))
-    # When two reads go out back to back, the second is throttled once and retried
+    # When one read goes out and botocore retries it twice
     gateway.list_proficiencies(user_id)
-    gateway.list_proficiencies(user_id)
-    throttles = running.service.stats().throttles["ListUserProficiencies"]
-    assert throttles >= 1
-    # Then the retry took a token too, so it never jumps the queue of other callers
-    assert pacer.waited == ["ListUserProficiencies"] * (2 + throttles)
-    assert gateway.retries == throttles
+    # Then each retry took a token too, so it never jumps the queue of other callers
+    assert pacer.waited == ["ListUserProficiencies"] * 3
+    assert gateway.retries == 2
+
+
+class TestInterrupt:
+    def test_ctrl_c_stops_new_calls_writes_the_files_and_exits_130(
+        self, start_emulator: EmulatorFactory, tmp_path: Path
+    ) -> None:
+        # Given 40 users each needing one Associate, applied at 2 writes/s in a separate process
+        running = start_emulator()
+        users = sorted(running.instance.users.values(), key=lambda u: u.username)[:40]
+        for user in users:
+            user.proficiencies = {}
+        before = _snapshot(running)
+        changes = _write_csv(
+            tmp_path / "big.csv", [(u.username, "username", "add", "product", "TV", "2") for u in users]
+        )
+        out = tmp_path / "out"
+        command = [sys.executable, "-m", "connect_profiles", "apply", str(changes), "--out", str(out)]
+        command += ["--instance-id", running.instance.id, "--rate", "2", "--burst", "1"]
+        environment = {**os.environ, "AWS_ENDPOINT_URL_CONNECT": running.endpoint_url}
+        process = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+        try:
+            # When Ctrl-C is pressed once 5 writes have been applied
+            _wait_until(lambda: len(running.service.stats().writes) >= 5, process)
+            at_press = len(running.service.request_log())
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()
+        # Then it exits 130 having sent no new call after the press: a dozen users were waiting for
+        # a token then, and at most the one or two calls already on their way went out
+        assert process.returncode == 130, stderr
+        assert len(running.service.request_log()) <= at_press + 2
+        applied = len(running.service.stats().writes)
+        assert applied < len(users)
+        # And the report says what was done and what was not
+        report = _read_csv(out / "report.csv")
+        statuses = Counter(row["status"] for row in report)
+        assert statuses == {"succeeded": applied, "failed": len(users) - applied}
+        assert {r["message"] for r in report if r["status"] == "failed"} == {"not applied: interrupted"}
+        assert len(_read_csv(out / "retry.csv")) == len(users) - applied
+        # And the rollback undoes exactly what was applied
+        rollback = _read_csv(out / "rollback.csv")
+        assert len(rollback) == applied
+        assert "interrupted" in stderr
+        os.environ["AWS_ENDPOINT_URL_CONNECT"] = running.endpoint_url
+        try:
+            undo = ["apply", str(out / "rollback.csv"), "--out", str(tmp_path / "undo")]
+            assert main([*undo, "--instance-id", running.instance.id]) == 0
+        finally:
+            del os.environ["AWS_ENDPOINT_URL_CONNECT"]
+        assert _snapshot(running) == before
+
+    def test_an_unusable_out_folder_is_refused_before_any_call(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        changes = _write_csv(tmp_path / "one.csv", [("jdoe", "username", "add", "product", "TV", "2")])
+        taken = tmp_path / "taken"
+        taken.write_text("a file, not a folder")
+        assert _cli(run_cli, emulator, "apply", str(changes), "--out", str(taken)) == 2
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line == f"connect-profiles: --out {taken} is a file, not a folder: choose another path"
+        assert sum(emulator.service.stats().requests.values()) == 0
+
+
+def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    """Poll until `condition` holds; a bounded number of polls, failing if the process ends first."""
+    for _ in range(3000):
+        if condition():
+            return
+        assert process.poll() is None, "the command ended before the condition held"
+        time.sleep(0.01)
+    raise AssertionError("condition not reached")

@@ -307,6 +307,8 @@ def run_user(
     halt = halt or _Halt(None)
     try:
         held = gateway.list_proficiencies(work.user_id)
+    except CallCancelled:
+        return not_reached(work, NOT_APPLIED_INTERRUPTED)
     except (ConnectCallError, ConnectUnavailable) as error:
         _raise_if_passing(error, retry_later)
         message = str(error)

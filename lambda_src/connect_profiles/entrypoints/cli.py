@@ -25,7 +25,7 @@ from connect_profiles.domain.csv_output import input_format_csv
 from connect_profiles.domain.engine import EngineSettings, JobResult, check_offline, run_job
 from connect_profiles.domain.model import FileRejected, RowOutcome, Status
 from connect_profiles.domain.outputs import format_table, render_files, summarise
-from connect_profiles.ports import ConnectCallError, ConnectUnavailable, PermissionDenied
+from connect_profiles.ports import CallCancelled, ConnectCallError, ConnectUnavailable, PermissionDenied
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
@@ -45,8 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"connect-profiles: {_denied(error)}", file=sys.stderr)
     except (CommandError, ConnectUnavailable, ConnectCallError, ValueError) as error:
         print(f"connect-profiles: {error}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("connect-profiles: interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, CallCancelled):
+        print("connect-profiles: interrupted before any change was made", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_CANNOT_RUN
 
 
