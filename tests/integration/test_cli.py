@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from connect_emulator import Behaviour, Faults, Outage, Quota, generate_seed, instance_from_seed
+from connect_emulator import (
+    Behaviour,
+    Faults,
+    OnAssociateExisting,
+    OnDisassociateMissing,
+    Outage,
+    Quota,
+    generate_seed,
+    instance_from_seed,
+)
 from connect_profiles.adapters.connect import ConnectGateway, pace_client
 from connect_profiles.adapters.pacing import Pacer, Rate
 from connect_profiles.domain.model import INPUT_COLUMNS, REPORT_COLUMNS
@@ -56,10 +65,28 @@ def _cli(run_cli: object, running: RunningEmulator, *args: str) -> int:
     return int(run_cli(running, *args))
 
 
+@pytest.fixture(
+    params=[
+        (OnAssociateExisting.REJECT, OnDisassociateMissing.REJECT),
+        (OnAssociateExisting.REJECT, OnDisassociateMissing.IGNORE),
+        (OnAssociateExisting.OVERWRITE, OnDisassociateMissing.REJECT),
+        (OnAssociateExisting.OVERWRITE, OnDisassociateMissing.IGNORE),
+    ],
+    ids=lambda modes: f"associate-{modes[0]}-disassociate-{modes[1]}",
+)
+def any_mode(request: pytest.FixtureRequest, start_emulator: EmulatorFactory) -> RunningEmulator:
+    """The sample instance under each reading of Connect's undocumented write behaviour."""
+    associate, disassociate = request.param
+    return start_emulator(
+        behaviour=Behaviour(on_associate_existing=associate, on_disassociate_missing=disassociate)
+    )
+
+
 class TestApply:
     def test_applies_rolls_back_exactly_and_retries_only_failures(
-        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
+        self, any_mode: RunningEmulator, run_cli: object, tmp_path: Path
     ) -> None:
+        emulator = any_mode
         # Given the sample instance and a file of adds, updates, removes and a few bad rows
         instance = emulator.instance
         jdoe = next(u for u in instance.users.values() if u.username == "jdoe")
@@ -123,8 +150,9 @@ class TestApply:
         assert _snapshot(emulator) == original
 
     def test_a_clean_file_exits_0_and_a_second_run_changes_nothing(
-        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
+        self, any_mode: RunningEmulator, run_cli: object, tmp_path: Path
     ) -> None:
+        emulator = any_mode
         changes = _write_csv(tmp_path / "clean.csv", [("jdoe", "username", "add", "product", "TV", "3")])
         assert _cli(run_cli, emulator, "apply", str(changes), "--out", str(tmp_path / "a")) == 0
         writes = len(emulator.service.stats().writes)
