@@ -13,11 +13,10 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
+from connect_profiles.contract import METRICS_NAMESPACE, SERVICE_NAME, Env
 from infra.bundling import ARCHITECTURE, HANDLER, RUNTIME
 from infra.settings import Settings
 
-SERVICE_NAME = "connect-profiles"
-METRICS_NAMESPACE = "ConnectProfiles"
 ALIAS_NAME = "live"
 
 # One invocation holds ~1,800 Connect writes at 2/s; longer files continue in the next invocation
@@ -121,12 +120,12 @@ class JobFunction(Construct):
             # In-flight executions replay on the version they started on: never delete old versions.
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
             environment={
-                "CONNECT_INSTANCE_ID": settings.instance_id,
-                "SUMMARY_TOPIC_ARN": topic.topic_arn,
-                "IDEMPOTENCY_TABLE_NAME": table.table_name,
-                "CONNECT_RATE": settings.connect_rate_text,
-                "CONNECT_BURST": str(settings.connect_burst),
-                "MAX_PROFICIENCIES_PER_AGENT": str(settings.max_proficiencies_per_agent),
+                Env.CONNECT_INSTANCE_ID: settings.instance_id,
+                Env.SUMMARY_TOPIC_ARN: topic.topic_arn,
+                Env.IDEMPOTENCY_TABLE_NAME: table.table_name,
+                Env.CONNECT_RATE: settings.connect_rate_text,
+                Env.CONNECT_BURST: str(settings.connect_burst),
+                Env.MAX_PROFICIENCIES_PER_AGENT: str(settings.max_proficiencies_per_agent),
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",

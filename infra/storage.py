@@ -12,13 +12,8 @@ from aws_cdk import aws_s3_notifications as s3n
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-# The bucket's layout, shared with the function: files to apply, files to plan only, and outputs.
-INCOMING_PREFIX = "incoming/"
-DRY_RUN_PREFIX = "dry-run/"
-REPORTS_PREFIX = "reports/"
-INPUT_PREFIXES = (INCOMING_PREFIX, DRY_RUN_PREFIX)
-# S3 suffix filters are case-sensitive; these are the spellings spreadsheet tools produce.
-INPUT_SUFFIXES = (".csv", ".CSV")
+# The bucket's layout (files to apply, files to plan only, outputs) is shared with the function.
+from connect_profiles.contract import INPUT_PREFIXES, INPUT_SUFFIXES, REPORTS_PREFIX
 
 ACCESS_LOG_RETENTION = Duration.days(365)
 NONCURRENT_VERSION_RETENTION = Duration.days(30)
