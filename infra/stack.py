@@ -43,11 +43,10 @@ class ConnectProfilesStack(Stack):
             settings=settings,
             code=code if code is not None else job_code(),
             topic=notifications.topic,
+            topic_key=notifications.key,
             table=idempotency.table,
+            bucket=storage.bucket,
         )
-        storage.grant_job_access(job.role)
-        notifications.grant_publish(job.role)
-        idempotency.grant_job_access(job.role)
         storage.notify_on_new_input(job.alias)
         JobMonitoring(
             self,
