@@ -63,12 +63,15 @@ class JobNotifications(Construct):
             )
         )
         # The statement CloudWatch documents for alarms on encrypted topics. In a key policy "*"
-        # means "this key"; the topic policy above already limits who can make CloudWatch publish.
+        # means "this key". The topic's conditions apply here too (the confused-deputy guard): CloudWatch
+        # may use the key only for this account's alarms; its KMS requests carry both keys (unlike
+        # EventBridge deliveries, which carry neither).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",
                 principals=[cloudwatch],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
+                conditions=alarms_in_this_account,
             )
         )
