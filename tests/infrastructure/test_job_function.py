@@ -15,10 +15,12 @@ def job_function(synth: Synthesis) -> tuple[str, dict[str, Any]]:
     return logical_id, synth.resources("AWS::Lambda::Function")[logical_id]["Properties"]
 
 
-def test_function_runs_the_handler_on_the_current_python_runtime(synth: Synthesis) -> None:
+def test_function_runs_the_handler_on_the_durable_python_runtime_the_asset_is_tested_on(
+    synth: Synthesis,
+) -> None:
     _, properties = job_function(synth)
 
-    assert properties["Runtime"] == "python3.14"
+    assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == HANDLER
 
