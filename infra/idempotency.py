@@ -1,4 +1,6 @@
-"""The table behind Powertools Idempotency: one record per S3 object version (redelivery is a no-op)."""
+"""The job table: Powertools idempotency records, one per S3 object version (redelivery is a no-op),
+and the per-instance lease item. The role's access to it is the contract's (`Resource.JOB_TABLE`).
+"""
 
 from __future__ import annotations
 
