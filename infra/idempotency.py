@@ -1,10 +1,11 @@
-"""The table behind Powertools Idempotency: one record per S3 object version (redelivery is a no-op)."""
+"""The job table: Powertools idempotency records, one per S3 object version (redelivery is a no-op),
+and the per-instance lease item. The role's access to it is the contract's (`Resource.JOB_TABLE`).
+"""
 
 from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 # Powertools' DynamoDBPersistenceLayer defaults: the function needs no extra configuration.
@@ -28,19 +29,4 @@ class IdempotencyStore(Construct):
             ),
             # Short-lived markers only: nothing worth keeping once the stack is gone.
             removal_policy=RemovalPolicy.DESTROY,
-        )
-
-    def grant_job_access(self, role: iam.IRole) -> None:
-        """Exactly what the persistence layer calls; no Scan, Query or batch operations."""
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="UseIdempotencyRecords",
-                actions=[
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                ],
-                resources=[self.table.table_arn],
-            )
         )

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
+from typing import cast
+
+import jsii
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from connect_profiles.contract import METRICS_NAMESPACE, SERVICE_NAME, Env
+from infra import permissions
 from infra.bundling import ARCHITECTURE, HANDLER, RUNTIME
 from infra.settings import Settings
 
-SERVICE_NAME = "connect-profiles"
-METRICS_NAMESPACE = "ConnectProfiles"
 ALIAS_NAME = "live"
 
 # One invocation holds ~1,800 Connect writes at 2/s; longer files continue in the next invocation
@@ -34,25 +38,24 @@ MAX_EVENT_AGE = Duration.hours(6)
 # to the on-failure queue (and its alarm) with the original S3 event, for a person to look at.
 ASYNC_RETRY_ATTEMPTS = 0
 
-CONNECT_INSTANCE_READS = ("connect:ListUsers", "connect:SearchUsers", "connect:ListPredefinedAttributes")
-CONNECT_USER_READS = ("connect:DescribeUser", "connect:ListUserProficiencies")
-CONNECT_ATTRIBUTE_READS = ("connect:DescribePredefinedAttribute",)
-CONNECT_PROFICIENCY_WRITES = (
-    "connect:AssociateUserProficiencies",
-    "connect:UpdateUserProficiencies",
-    "connect:DisassociateUserProficiencies",
-)
-DURABLE_EXECUTION_ACTIONS = ("lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState")
 
+@jsii.implements(lambda_.IDestination)
+class QueueDestination:
+    """An SQS on-failure destination that grants nothing itself.
 
-def connect_instance_arn(stack: Stack, instance_id: str, child: str = "") -> str:
-    """`arn:…:connect:<region>:<account>:instance/<id>` or, with `child`, a resource inside it."""
-    return stack.format_arn(
-        service="connect",
-        resource="instance",
-        resource_name=f"{instance_id}{child}",
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
+    CDK's `SqsDestination` calls `grant_send_messages`, which adds sqs:GetQueueAttributes and
+    sqs:GetQueueUrl too; Lambda needs only sqs:SendMessage (AWS Lambda Developer Guide, "Asynchronous
+    invocation": destination permissions), which `PLATFORM_GRANTS` grants. jsii passes the bind
+    options positionally.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(
+        self, _scope: Construct, _fn: lambda_.IFunction, _options: object = None, **_kwargs: object
+    ) -> lambda_.DestinationConfig:
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)
 
 
 class JobFunction(Construct):
@@ -64,7 +67,9 @@ class JobFunction(Construct):
         settings: Settings,
         code: lambda_.Code,
         topic: sns.ITopic,
+        topic_key: kms.IKey,
         table: dynamodb.ITable,
+        bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -80,7 +85,6 @@ class JobFunction(Construct):
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.log_group.grant_write(self.role)
 
         self.failed_events = sqs.Queue(
             self,
@@ -121,18 +125,29 @@ class JobFunction(Construct):
             # In-flight executions replay on the version they started on: never delete old versions.
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
             environment={
-                "CONNECT_INSTANCE_ID": settings.instance_id,
-                "SUMMARY_TOPIC_ARN": topic.topic_arn,
-                "IDEMPOTENCY_TABLE_NAME": table.table_name,
-                "CONNECT_RATE": settings.connect_rate_text,
-                "CONNECT_BURST": str(settings.connect_burst),
-                "MAX_PROFICIENCIES_PER_AGENT": str(settings.max_proficiencies_per_agent),
+                Env.CONNECT_INSTANCE_ID: settings.instance_id,
+                Env.SUMMARY_TOPIC_ARN: topic.topic_arn,
+                Env.IDEMPOTENCY_TABLE_NAME: table.table_name,
+                Env.CONNECT_RATE: settings.connect_rate_text,
+                Env.CONNECT_BURST: str(settings.connect_burst),
+                Env.MAX_PROFICIENCIES_PER_AGENT: str(settings.max_proficiencies_per_agent),
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )
 
+        NagSuppressions.add_resource_suppressions(
+            self.function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason="python3.13 is a current, supported durable runtime. 3.14 is newer, but the "
+                    "code asset is import-tested on an interpreter of the runtime's own version, and no "
+                    "CPython 3.14 can be installed where the project is built and tested.",
+                )
+            ],
+        )
         Annotations.of(self.function).acknowledge_info(
             "aws-lambda:Function.DurableConfig",
             "The function is durable from its first deployment, so no existing function is replaced.",
@@ -144,97 +159,43 @@ class JobFunction(Construct):
             "LiveAlias",
             alias_name=ALIAS_NAME,
             version=self.function.current_version,
-            on_failure=destinations.SqsDestination(self.failed_events),
+            on_failure=cast(lambda_.IDestination, QueueDestination(self.failed_events)),
             retry_attempts=ASYNC_RETRY_ATTEMPTS,
             max_event_age=MAX_EVENT_AGE,
         )
 
-        self._allow_durable_checkpoints()
-        self._allow_connect(settings.instance_id)
-        self._acknowledge_xray()
+        self._grant(settings.instance_id, topic=topic, topic_key=topic_key, table=table, bucket=bucket)
 
-    def _allow_durable_checkpoints(self) -> None:
-        """The SDK checkpoints through the Lambda API against the execution's ARN.
+    def _grant(
+        self,
+        instance_id: str,
+        *,
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+    ) -> None:
+        """Every statement the role has, from the contract's `JOB_ACTIONS` and `PLATFORM_GRANTS`.
 
-        Execution ARNs are `<function ARN>:<version>/durable-execution/<name>/<id>`, so `:*` after
-        this function's own ARN is the narrowest pattern that survives new versions. It lives in its
-        own policy: the role's default policy must exist before the function, and this one names it.
-        """
-        policy = iam.Policy(
-            self,
-            "DurableExecutionPolicy",
-            statements=[
-                iam.PolicyStatement(
-                    sid="CheckpointOwnExecutions",
-                    actions=list(DURABLE_EXECUTION_ACTIONS),
-                    resources=[f"{self.function.function_arn}:*"],
-                )
-            ],
-        )
-        self.role.attach_inline_policy(policy)
-        # Nothing can invoke the function (S3 goes through the alias) before it can checkpoint.
-        self.alias.node.add_dependency(policy)
-        NagSuppressions.add_resource_suppressions(
-            policy,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="Durable execution ARNs extend this function's own ARN with a version and an "
-                    "execution id unknown at deploy time; the wildcard cannot leave this function.",
-                    applies_to=[RegexAppliesTo(regex="/^Resource::<.*Function[0-9A-F]{8}\\.Arn>:\\*$/")],
-                )
-            ],
-        )
-
-    def _allow_connect(self, instance_id: str) -> None:
-        """Connect permissions, confined to the one configured instance.
-
-        Connect authorises instance-wide list and search calls against the instance ARN, and per-user
-        calls against the user's ARN (`instance/<id>/agent/<user id>`). The users to change are only
-        known from the file, hence `agent/*` within the instance. Proficiency writes also name the
-        predefined attributes being assigned, so they may use `predefined-attribute/*` of the same
-        instance too. Nothing here reaches another instance, or any other Connect resource type.
+        The checkpoint grant names the function, so it lives in its own policy: the role's default
+        policy must exist before the function. Nothing can invoke the function (S3 goes through the
+        alias) before it can checkpoint.
         """
         stack = Stack.of(self)
-        instance = connect_instance_arn(stack, instance_id)
-        users = connect_instance_arn(stack, instance_id, "/agent/*")
-        attributes = connect_instance_arn(stack, instance_id, "/predefined-attribute/*")
-        statements = [
-            ("ConnectInstanceReads", CONNECT_INSTANCE_READS, [instance]),
-            ("ConnectUserReads", CONNECT_USER_READS, [users]),
-            ("ConnectAttributeReads", CONNECT_ATTRIBUTE_READS, [attributes]),
-            ("ConnectProficiencyWrites", CONNECT_PROFICIENCY_WRITES, [users, attributes]),
-        ]
-        for sid, actions, resources in statements:
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(sid=sid, actions=list(actions), resources=resources)
-            )
-        NagSuppressions.add_resource_suppressions(
+        permissions.grant_job_actions(
             self.role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="Which agents a file changes, and which predefined attributes it assigns, are "
-                    "only known at run time; the wildcards stay inside the one configured instance.",
-                    applies_to=[
-                        f"Resource::arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:instance/{instance_id}/agent/*",
-                        f"Resource::arn:<AWS::Partition>:connect:<AWS::Region>:<AWS::AccountId>:instance/{instance_id}/predefined-attribute/*",
-                    ],
-                )
-            ],
-            apply_to_children=True,
+            permissions.job_targets(stack, instance_id=instance_id, bucket=bucket, topic=topic, table=table),
         )
-
-    def _acknowledge_xray(self) -> None:
-        NagSuppressions.add_resource_suppressions(
+        durable_policy = iam.Policy(self, "DurableExecutionPolicy")
+        self.role.attach_inline_policy(durable_policy)
+        self.alias.node.add_dependency(durable_policy)
+        permissions.grant_platform_needs(
             self.role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level "
-                    "permissions; CDK adds them for active tracing.",
-                    applies_to=["Resource::*"],
-                )
-            ],
-            apply_to_children=True,
+            permissions.platform_targets(
+                log_group=self.log_group,
+                function=self.function,
+                failed_events=self.failed_events,
+                topic_key=topic_key,
+            ),
+            policies={permissions.PlatformNeed.OWN_EXECUTIONS: durable_policy},
         )

@@ -7,7 +7,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 
@@ -41,22 +40,6 @@ class JobNotifications(Construct):
         if email is not None:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
 
-    def grant_publish(self, role: iam.IRole) -> None:
-        """sns:Publish on the topic, and use of its key to encrypt the message."""
-        self.topic.grant_publish(role)
-        NagSuppressions.add_resource_suppressions(
-            role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="kms:GenerateDataKey* covers the data-key calls SNS makes for an encrypted "
-                    "topic; CDK's grant_publish limits it to the topic's own key.",
-                    applies_to=["Action::kms:GenerateDataKey*"],
-                )
-            ],
-            apply_to_children=True,
-        )
-
     def _allow_cloudwatch_alarms(self) -> None:
         cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         alarms_in_this_account = {
@@ -80,12 +63,15 @@ class JobNotifications(Construct):
             )
         )
         # The statement CloudWatch documents for alarms on encrypted topics. In a key policy "*"
-        # means "this key"; the topic policy above already limits who can make CloudWatch publish.
+        # means "this key". The topic's conditions apply here too (the confused-deputy guard): CloudWatch
+        # may use the key only for this account's alarms; its KMS requests carry both keys (unlike
+        # EventBridge deliveries, which carry neither).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",
                 principals=[cloudwatch],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
+                conditions=alarms_in_this_account,
             )
         )

@@ -11,13 +11,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from connect_profiles.contract import DEFAULT_CONNECT_BURST, DEFAULT_CONNECT_RATE, DEFAULT_MAX_PROFICIENCIES
+
 # Context key -> what it is, for error messages and the README.
 CONTEXT_KEYS: Mapping[str, str] = {
     "instanceId": "Amazon Connect instance ID (required)",
     "notificationEmail": "address subscribed to job summaries and alarms (optional)",
-    "connectRate": "requests per second per Connect API (default 2)",
-    "connectBurst": "token-bucket burst per Connect API (default 5)",
-    "maxProficienciesPerAgent": "the account's 'Proficiencies per agent' quota (default 10)",
+    "connectRate": f"requests per second per Connect API (default {DEFAULT_CONNECT_RATE:g})",
+    "connectBurst": f"token-bucket burst per Connect API (default {DEFAULT_CONNECT_BURST})",
+    "maxProficienciesPerAgent": (
+        f"the account's 'Proficiencies per agent' quota (default {DEFAULT_MAX_PROFICIENCIES})"
+    ),
     "reservedConcurrency": "reserved concurrency, or 'off' (default 1: one job at a time)",
     "reportRetentionDays": "days before reports/ objects expire (default 90)",
 }
@@ -40,9 +44,9 @@ class SettingsError(ValueError):
 class Settings:
     instance_id: str
     notification_email: str | None = None
-    connect_rate: float = 2.0
-    connect_burst: int = 5
-    max_proficiencies_per_agent: int = 10
+    connect_rate: float = DEFAULT_CONNECT_RATE
+    connect_burst: int = DEFAULT_CONNECT_BURST
+    max_proficiencies_per_agent: int = DEFAULT_MAX_PROFICIENCIES
     # None: no reserved concurrency (for accounts whose concurrency quota cannot spare any).
     reserved_concurrency: int | None = 1
     report_retention_days: int = 90

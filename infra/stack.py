@@ -9,13 +9,14 @@ from aws_cdk import aws_lambda as lambda_
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from connect_profiles.contract import APPLY_PREFIX, DRY_RUN_PREFIX, REPORTS_PREFIX
 from infra.bundling import job_code
 from infra.idempotency import IdempotencyStore
 from infra.job_function import JobFunction
 from infra.monitoring import JobMonitoring
 from infra.notifications import JobNotifications
 from infra.settings import Settings
-from infra.storage import DRY_RUN_PREFIX, INCOMING_PREFIX, REPORTS_PREFIX, JobStorage
+from infra.storage import JobStorage
 
 # CDK's singleton that applies bucket notification configurations (a custom resource).
 _BUCKET_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
@@ -42,11 +43,10 @@ class ConnectProfilesStack(Stack):
             settings=settings,
             code=code if code is not None else job_code(),
             topic=notifications.topic,
+            topic_key=notifications.key,
             table=idempotency.table,
+            bucket=storage.bucket,
         )
-        storage.grant_job_access(job.role)
-        notifications.grant_publish(job.role)
-        idempotency.grant_job_access(job.role)
         storage.notify_on_new_input(job.alias)
         JobMonitoring(
             self,
@@ -66,7 +66,7 @@ class ConnectProfilesStack(Stack):
         CfnOutput(
             self,
             "UploadCommand",
-            value=f"aws s3 cp changes.csv s3://{bucket}/{INCOMING_PREFIX}changes.csv",
+            value=f"aws s3 cp changes.csv s3://{bucket}/{APPLY_PREFIX}changes.csv",
             description="Apply a file",
         )
         CfnOutput(

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-# The bucket's layout, shared with the function: files to apply, files to plan only, and outputs.
-INCOMING_PREFIX = "incoming/"
-DRY_RUN_PREFIX = "dry-run/"
-REPORTS_PREFIX = "reports/"
-INPUT_PREFIXES = (INCOMING_PREFIX, DRY_RUN_PREFIX)
-# S3 suffix filters are case-sensitive; these are the spellings spreadsheet tools produce.
-INPUT_SUFFIXES = (".csv", ".CSV")
+# The bucket's layout (files to apply, files to plan only, outputs) is shared with the function.
+from connect_profiles.contract import INPUT_PREFIXES, INPUT_SUFFIXES, REPORTS_PREFIX
 
 ACCESS_LOG_RETENTION = Duration.days(365)
 NONCURRENT_VERSION_RETENTION = Duration.days(30)
@@ -75,39 +66,6 @@ class JobStorage(Construct):
                 ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
-        )
-
-    def grant_job_access(self, role: iam.IRole) -> None:
-        """Read inputs (the exact version in the event) and write reports; nothing else, no listing."""
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadJobInputs",
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in INPUT_PREFIXES],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="WriteJobReports",
-                actions=["s3:PutObject"],
-                resources=[self.bucket.arn_for_objects(f"{REPORTS_PREFIX}*")],
-            )
-        )
-        bucket_id = Stack.of(self).get_logical_id(cast(CfnElement, self.bucket.node.default_child))
-        NagSuppressions.add_resource_suppressions(
-            role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="Object grants are limited to the prefixes the job uses (read incoming/ and "
-                    "dry-run/, write reports/); the object names are only known at run time.",
-                    applies_to=[
-                        f"Resource::<{bucket_id}.Arn>/{prefix}*"
-                        for prefix in (*INPUT_PREFIXES, REPORTS_PREFIX)
-                    ],
-                )
-            ],
-            apply_to_children=True,
         )
 
     def notify_on_new_input(self, target: lambda_.IFunction) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.bundling import RUNTIME, RUNTIME_PYTHON_VERSION
 from tests.infrastructure.synthesis import PROJECT_ROOT, Synthesis
 
 # Run in a clean interpreter: no site-packages (-S), no PYTHON* variables or script dir (-I), no .pyc
@@ -25,8 +27,44 @@ handler = importlib.import_module(sys.argv[2])
 assert callable(getattr(handler, sys.argv[3])), "handler function missing"
 stdlib = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
 files = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
-print(json.dumps({"sys_path": sys.path, "stdlib": sorted(stdlib), "files": files}))
+version = list(sys.version_info[:2])
+print(json.dumps({"version": version, "sys_path": sys.path, "stdlib": sorted(stdlib), "files": files}))
 """
+VERSION_PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
+
+
+def _minor_version_of(interpreter: str) -> str | None:
+    try:
+        result = subprocess.run(
+            [interpreter, "-I", "-c", VERSION_PROBE], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def runtime_interpreter(version: str = RUNTIME_PYTHON_VERSION) -> str:
+    """A CPython of the function runtime's own minor version: pyenv's builds first, then PATH.
+
+    The asset must be imported by the interpreter it will run on: a module that only imports on
+    another version would otherwise pass here and fail in Lambda. CI runs on this machine kind, so a
+    missing interpreter is a failure, not a skip.
+    """
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    builds = sorted(
+        pyenv_root.glob(f"versions/{version}.*/bin/python{version}"),
+        key=lambda path: [int(part) if part.isdigit() else -1 for part in path.parts[-3].split(".")],
+        reverse=True,
+    )
+    on_path = shutil.which(f"python{version}")
+    for candidate in [*map(str, builds), *([on_path] if on_path else [])]:
+        if _minor_version_of(candidate) == version:
+            return candidate
+    pytest.fail(
+        f"the function runs on {RUNTIME.name}, so its code asset is import-tested with CPython {version}, "
+        f"and none was found (looked in {pyenv_root}/versions/{version}.*/bin and for python{version} on "
+        f"PATH). Install it, e.g. `pyenv install {version}`."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +108,18 @@ def lambda_environment(asset: Path, function_properties: dict[str, Any]) -> dict
     }
 
 
+def test_the_asset_is_tested_on_the_runtime_it_is_built_for(function_properties: dict[str, Any]) -> None:
+    interpreter = runtime_interpreter()
+
+    assert function_properties["Runtime"] == RUNTIME.name == f"python{RUNTIME_PYTHON_VERSION}"
+    assert _minor_version_of(interpreter) == RUNTIME_PYTHON_VERSION
+
+
 def test_handler_imports_from_the_asset_alone(asset_dir: Path, function_properties: dict[str, Any]) -> None:
     module, function = function_properties["Handler"].rsplit(".", 1)
 
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-B", "-c", IMPORT_PROBE, str(asset_dir), module, function],
+        [runtime_interpreter(), "-I", "-S", "-B", "-c", IMPORT_PROBE, str(asset_dir), module, function],
         env=lambda_environment(asset_dir, function_properties),
         cwd=asset_dir,
         capture_output=True,
@@ -85,6 +130,7 @@ def test_handler_imports_from_the_asset_alone(asset_dir: Path, function_properti
 
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["version"] == [int(part) for part in RUNTIME_PYTHON_VERSION.split(".")]
     allowed_roots = [str(asset_dir), *probe["stdlib"]]
     outside = {
         name: file

@@ -15,10 +15,12 @@ def job_function(synth: Synthesis) -> tuple[str, dict[str, Any]]:
     return logical_id, synth.resources("AWS::Lambda::Function")[logical_id]["Properties"]
 
 
-def test_function_runs_the_handler_on_the_current_python_runtime(synth: Synthesis) -> None:
+def test_function_runs_the_handler_on_the_durable_python_runtime_the_asset_is_tested_on(
+    synth: Synthesis,
+) -> None:
     _, properties = job_function(synth)
 
-    assert properties["Runtime"] == "python3.14"
+    assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     assert properties["Handler"] == HANDLER
 
@@ -116,6 +118,19 @@ def test_async_events_on_the_alias_wait_six_hours_are_not_retried_and_failures_a
         "MaximumRetryAttempts": 0,
         "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
     }
+
+
+def test_the_on_failure_destination_is_granted_sqs_send_message_and_nothing_else(synth: Synthesis) -> None:
+    queue_id, _ = synth.only("AWS::SQS::Queue")
+    sqs_grants = [
+        (action, statement["Resource"])
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        for statement in statements(policy["Properties"]["PolicyDocument"])
+        for action in statement["Action"]
+        if action.startswith("sqs:") or f"${{{queue_id}.Arn}}" in statement["Resource"]
+    ]
+
+    assert sqs_grants == [("sqs:SendMessage", [f"${{{queue_id}.Arn}}"])]
 
 
 def test_on_failure_queue_is_encrypted_tls_only_and_keeps_events_two_weeks(synth: Synthesis) -> None:

@@ -54,6 +54,12 @@ def test_only_this_accounts_alarms_may_publish_as_cloudwatch(synth: Synthesis) -
         if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
     ]
     assert key_use["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert key_use["Resource"] == ["*"]
+    assert render(key_use["Condition"]["ArnLike"]["aws:SourceArn"]) == (
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+    )
+    assert key_use["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert sorted(key_use["Condition"]) == ["ArnLike", "StringEquals"]
 
 
 def test_email_subscription_when_an_address_is_given(synth: Synthesis) -> None:
