@@ -148,12 +148,6 @@ class ConnectGateway:
             raise
         return list(response["PredefinedAttribute"].get("Values", {}).get("StringList", []))
 
-    def attribute_names(self) -> list[str]:
-        pages = self._pages(
-            "ListPredefinedAttributes", self._client.list_predefined_attributes, MaxResults=100
-        )
-        return [item["Name"] for page in pages for item in page["PredefinedAttributeSummaryList"]]
-
     # --- writes -------------------------------------------------------------------------------
 
     def associate(self, user_id: str, proficiencies: Iterable[Proficiency]) -> None:
