@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -1029,6 +1030,48 @@ class TestAdminEndpoint:
         client.list_users(InstanceId=emulator.instance.id)
         with pytest.raises(client.exceptions.ThrottlingException):
             client.list_users(InstanceId=emulator.instance.id)
+
+    def test_configure_sets_faults_outages_and_behaviour_over_http(self, emulator: RunningEmulator) -> None:
+        user = emulator.instance.add_user("configured.agent")
+        _configure(
+            emulator,
+            {
+                "faults": [{"rate": 1.0, "operations": ["AssociateUserProficiencies"], "when": "after"}],
+                "outages": [{"operation": "DescribeUser", "first_calls": 1}],
+                "behaviour": {"page_cap": 3, "on_disassociate_missing": "ignore"},
+            },
+        )
+        client, instance_id = emulator.client(), emulator.instance.id
+        with pytest.raises(client.exceptions.InternalServiceException):
+            client.describe_user(InstanceId=instance_id, UserId=user.id)
+        client.describe_user(InstanceId=instance_id, UserId=user.id)
+        with pytest.raises(client.exceptions.InternalServiceException):
+            client.associate_user_proficiencies(
+                InstanceId=instance_id, UserId=user.id, UserProficiencies=[_proficiency("tier", "Tier1", 1)]
+            )
+        assert user.proficiencies == {("tier", "Tier1"): 1.0}
+        assert len(client.list_users(InstanceId=instance_id, MaxResults=50)["UserSummaryList"]) == 3
+        client.disassociate_user_proficiencies(
+            InstanceId=instance_id, UserId=user.id, UserProficiencies=[_proficiency("tier", "Tier3")]
+        )
+
+    def test_configure_refuses_bad_options_with_400(self, emulator: RunningEmulator) -> None:
+        for options in (
+            {"faults": {"rate": 1.0, "when": "during"}},
+            {"outages": [{"operation": "ListUserz", "first_calls": 1}]},
+            {"behaviour": {"on_associate_existing": "shrug"}},
+            {"behaviour": {"page_size": 3}},
+        ):
+            with pytest.raises(urllib.error.HTTPError) as raised:
+                _configure(emulator, options)
+            assert raised.value.code == 400
+
+
+def _configure(running: RunningEmulator, options: dict[str, Any]) -> None:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{running.endpoint_url}/_emulator/configure", data=json.dumps(options).encode(), method="POST"
+    )
+    urllib.request.urlopen(request).close()  # noqa: S310 - loopback
 
 
 class TestSeeds:
