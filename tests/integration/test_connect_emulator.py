@@ -1061,10 +1061,14 @@ class TestAdminEndpoint:
             {"outages": [{"operation": "ListUserz", "first_calls": 1}]},
             {"behaviour": {"on_associate_existing": "shrug"}},
             {"behaviour": {"page_size": 3}},
+            {"faults": {"rate": 1.0}, "behaviour": {"page_cap": 0}},
         ):
             with pytest.raises(urllib.error.HTTPError) as raised:
                 _configure(emulator, options)
             assert raised.value.code == 400
+        # and a refused configure changed nothing, not even its good options
+        assert emulator.service.faults == ()
+        emulator.client().list_users(InstanceId=emulator.instance.id)
 
 
 def _configure(running: RunningEmulator, options: dict[str, Any]) -> None:
