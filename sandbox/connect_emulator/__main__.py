@@ -1,4 +1,9 @@
-"""`connect-emulator --seed FILE [--port N]`: serve a seeded Connect instance on 127.0.0.1."""
+"""`connect-emulator --seed FILE [--port N]`: serve a seeded Connect instance on 127.0.0.1.
+
+Strict by default (Associate of a held pair and Disassociate of a missing one are refused); the
+permissive modes, faults before or after the change is applied, outage windows and a page cap are
+flags, and all of them can be changed while running through `POST /_emulator/configure`.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,28 @@ import sys
 
 from connect_emulator.instance import Behaviour, OnAssociateExisting, OnDisassociateMissing
 from connect_emulator.seed import SAMPLE_SEED, SeedError, load_seed
-from connect_emulator.server import ConnectEmulator, ConnectService, Faults
+from connect_emulator.server import ConnectEmulator, ConnectService, Faults, Outage
 from connect_emulator.throttle import Quota
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="connect-emulator", description=__doc__)
+def outage(spec: str) -> Outage:
+    """`OPERATION:N` (its first N requests) or `OPERATION:START:N` (requests START+1..START+N)."""
+    operation, *numbers = spec.split(":")
+    try:
+        counts = [int(number) for number in numbers]
+        if len(counts) == 1:
+            return Outage(operation=operation, first_calls=counts[0])
+        if len(counts) == 2:
+            return Outage(operation=operation, start_after=counts[0], count=counts[1])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"bad outage {spec!r}: {error}") from error
+    raise argparse.ArgumentTypeError(f"bad outage {spec!r}: use OPERATION:N or OPERATION:START:N")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connect-emulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--seed", default=str(SAMPLE_SEED), help="seed JSON file (default: the sample instance)"
     )
@@ -26,27 +47,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered 500")
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument(
-        "--on-associate-existing", choices=[m.value for m in OnAssociateExisting], default="overwrite"
+        "--fault-when",
+        choices=["before", "after"],
+        default="before",
+        help="before: nothing applied; after: applied, then the response is lost (default before)",
     )
     parser.add_argument(
-        "--on-disassociate-missing", choices=[m.value for m in OnDisassociateMissing], default="ignore"
+        "--fault-operations", default="", help="comma-separated operations the faults hit (default all)"
     )
+    parser.add_argument(
+        "--outage",
+        type=outage,
+        action="append",
+        default=[],
+        metavar="OPERATION:N|OPERATION:START:N",
+        help="answer 500 to a window of one API's requests, counted by request (repeatable)",
+    )
+    parser.add_argument(
+        "--page-cap", type=int, default=None, help="at most N items per page of every list operation"
+    )
+    parser.add_argument(
+        "--on-associate-existing", choices=[m.value for m in OnAssociateExisting], default="reject"
+    )
+    parser.add_argument(
+        "--on-disassociate-missing", choices=[m.value for m in OnDisassociateMissing], default="reject"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-
-    behaviour = Behaviour(
-        max_proficiencies_per_agent=args.max_proficiencies,
-        on_associate_existing=OnAssociateExisting(args.on_associate_existing),
-        on_disassociate_missing=OnDisassociateMissing(args.on_disassociate_missing),
-    )
+    try:
+        behaviour = Behaviour(
+            max_proficiencies_per_agent=args.max_proficiencies,
+            on_associate_existing=OnAssociateExisting(args.on_associate_existing),
+            on_disassociate_missing=OnDisassociateMissing(args.on_disassociate_missing),
+            page_cap=args.page_cap,
+        )
+        operations = frozenset(name for name in args.fault_operations.split(",") if name) or None
+        faults = Faults(
+            rate=args.fault_rate, seed=args.fault_seed, operations=operations, when=args.fault_when
+        )
+        quota = Quota(args.rate, args.burst)
+    except ValueError as error:
+        parser.error(str(error))
     try:
         instance = load_seed(args.seed, behaviour=behaviour)
     except SeedError as error:
         print(f"connect-emulator: {error}", file=sys.stderr)
         return 2
-    service = ConnectService(
-        quota=Quota(args.rate, args.burst), faults=Faults(rate=args.fault_rate, seed=args.fault_seed)
-    )
+    service = ConnectService(quota=quota, faults=faults, outages=args.outage)
     service.add_instance(instance)
     emulator = ConnectEmulator(service, host=args.host, port=args.port)
     print(

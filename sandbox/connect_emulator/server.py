@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Self
@@ -38,7 +38,7 @@ from connect_emulator.instance import (
     OnDisassociateMissing,
 )
 from connect_emulator.throttle import Clock, Quota, Throttle
-from connect_emulator.wire import ConnectError, Request, WireModel, not_found
+from connect_emulator.wire import SUPPORTED_OPERATIONS, ConnectError, Request, WireModel, not_found
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,13 @@ ADMIN_PREFIX = "/_emulator/"
 
 FaultTiming = Literal["before", "after"]
 ProficiencyEntry = tuple[str, str, float | None]
+
+
+def _check_operations(names: Iterable[str]) -> None:
+    """A fault or outage aimed at a misspelt operation would never fire and prove nothing."""
+    unknown = sorted(set(names) - set(SUPPORTED_OPERATIONS))
+    if unknown:
+        raise ValueError(f"Not operations the emulator serves: {', '.join(unknown)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,7 @@ class Faults:
     when: FaultTiming = "before"
 
     def __post_init__(self) -> None:
+        _check_operations(self.operations or ())
         if self.when not in ("before", "after"):
             raise ValueError(f"Faults.when must be 'before' or 'after', got {self.when!r}")
         if not 0.0 <= self.rate <= 1.0:
@@ -88,6 +96,7 @@ class Outage:
     count: int = 0
 
     def __post_init__(self) -> None:
+        _check_operations([self.operation])
         if min(self.first_calls, self.start_after, self.count) < 0:
             raise ValueError(f"Outage numbers must not be negative: {self}")
         if self.first_calls and (self.start_after or self.count):
@@ -257,7 +266,13 @@ class ConnectService:
         **behaviour: Any,
     ) -> None:
         """Change quotas, faults, outages or instances' `Behaviour` fields while running. Buckets
-        start full again, fault draws from their seeds again, outage windows count from zero."""
+        start full again, fault draws from their seeds again, outage windows count from zero.
+        Bad options raise before anything changes."""
+        changes = behaviour_changes(behaviour)
+        behaviours = {
+            instance_id: dataclasses.replace(instance.behaviour, **changes)
+            for instance_id, instance in self.instances.items()
+        }
         if quota is not None or quotas is not None:
             self.throttle = Throttle(
                 quota or self.throttle.default, quotas or self.throttle.per_operation, clock=self.clock
@@ -266,10 +281,8 @@ class ConnectService:
             self._set_faults(_fault_list(faults))
         if outages is not None:
             self._set_outages(outages)
-        if behaviour:
-            changes = behaviour_changes(behaviour)
-            for instance in self.instances.values():
-                instance.behaviour = dataclasses.replace(instance.behaviour, **changes)
+        for instance_id, new_behaviour in behaviours.items():
+            self.instances[instance_id].behaviour = new_behaviour
 
     def stats(self) -> Stats:
         with self._lock:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -12,10 +14,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 from connect_emulator import (
+    DEFAULT_CALLER_ARN,
+    AllowActions,
     Behaviour,
     Faults,
+    Instance,
     OnAssociateExisting,
     OnDisassociateMissing,
+    Outage,
     Quota,
     generate_seed,
     instance_from_seed,
@@ -266,8 +272,12 @@ class TestPagination:
             NextToken=search_token,
             SearchCriteria=_username_condition("a", "STARTS_WITH"),
         )
-        # and nothing else: another operation, another filter, another instance's id
-        others = [
+        # and nothing else: another operation, another filter, another user, another instance
+        other_instance = emulator.service.add_instance(Instance("22222222-2222-4333-8444-555555555555"))
+        for index in range(3):
+            other_instance.add_user(f"other.agent{index}")
+        others: list[Callable[[], Any]] = [
+            lambda: client.list_users(InstanceId=other_instance.id, NextToken=users_token),
             lambda: client.list_predefined_attributes(InstanceId=instance_id, NextToken=users_token),
             lambda: client.search_users(InstanceId=instance_id, NextToken=users_token),
             lambda: client.search_users(
@@ -755,6 +765,254 @@ class TestFaults:
             client.list_predefined_attributes(InstanceId=running.instance.id)
         assert running.service.stats().calls["ListPredefinedAttributes"] == 5
 
+    def test_a_lost_response_applies_the_write_then_answers_500(
+        self, start_emulator: EmulatorFactory
+    ) -> None:
+        # Given every Associate's response lost on its way back
+        running = start_emulator(
+            faults=Faults(rate=1.0, operations=frozenset({"AssociateUserProficiencies"}), when="after")
+        )
+        user = running.instance.add_user("unlucky.agent")
+        client = running.client()
+        # When the client associates a pair
+        with pytest.raises(client.exceptions.InternalServiceException) as raised:
+            client.associate_user_proficiencies(
+                InstanceId=running.instance.id,
+                UserId=user.id,
+                UserProficiencies=[_proficiency("tier", "Tier1", 1)],
+            )
+        # Then it saw a 500, yet the change holds, and a blind retry is refused as already associated
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert _held(client, running.instance.id, user.id) == {("tier", "Tier1"): 1.0}
+        with pytest.raises(client.exceptions.InternalServiceException):
+            client.associate_user_proficiencies(
+                InstanceId=running.instance.id,
+                UserId=user.id,
+                UserProficiencies=[_proficiency("tier", "Tier2", 1)],
+            )
+        stats = running.service.stats()
+        assert [w.proficiencies for w in stats.writes] == [
+            (("tier", "Tier1", 1.0),),
+            (("tier", "Tier2", 1.0),),
+        ]
+        assert stats.lost_responses["AssociateUserProficiencies"] == 2
+        assert stats.calls["AssociateUserProficiencies"] == 0
+
+    def test_a_refused_write_is_not_turned_into_a_lost_response(
+        self, start_emulator: EmulatorFactory
+    ) -> None:
+        running = start_emulator(faults=Faults(rate=1.0, when="after"))
+        client = running.client()
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.associate_user_proficiencies(
+                InstanceId=running.instance.id,
+                UserId="no-such-user",
+                UserProficiencies=[_proficiency("tier", "Tier1", 1)],
+            )
+        assert running.service.stats().lost_responses == {}
+
+    def test_lost_responses_follow_a_fixed_seed_and_faults_combine_per_operation(
+        self, start_emulator: EmulatorFactory
+    ) -> None:
+        def outcomes() -> list[str]:
+            # Updates lose a seeded share of responses; ListUserProficiencies fails before running
+            running = start_emulator(
+                faults=[
+                    Faults(rate=0.4, seed=3, operations=frozenset({"UpdateUserProficiencies"}), when="after"),
+                    Faults(rate=1.0, operations=frozenset({"ListUserProficiencies"})),
+                ]
+            )
+            user = running.instance.add_user("flaky.agent")
+            running.instance.set_proficiency(user.id, "tier", "Tier1", 1)
+            client = running.client()
+            seen = []
+            for level in (2, 3, 4, 5, 1, 2, 3, 4, 5, 1):
+                try:
+                    client.update_user_proficiencies(
+                        InstanceId=running.instance.id,
+                        UserId=user.id,
+                        UserProficiencies=[_proficiency("tier", "Tier1", level)],
+                    )
+                    seen.append("ok")
+                except client.exceptions.InternalServiceException:
+                    seen.append("lost")
+            with pytest.raises(client.exceptions.InternalServiceException):
+                client.list_user_proficiencies(InstanceId=running.instance.id, UserId=user.id)
+            # Every update was applied, lost or not
+            assert user.proficiencies == {("tier", "Tier1"): 1.0}
+            assert len(running.service.stats().writes) == 10
+            return seen
+
+        first = outcomes()
+        assert "ok" in first
+        assert "lost" in first
+        assert outcomes() == first
+
+
+class TestOutages:
+    def test_the_first_calls_of_one_api_answer_500_and_apply_nothing(
+        self, start_emulator: EmulatorFactory
+    ) -> None:
+        # Given an outage of Associate's first 3 requests
+        running = start_emulator(outages=[Outage(operation="AssociateUserProficiencies", first_calls=3)])
+        user = running.instance.add_user("waiting.agent")
+        client, instance_id = running.client(), running.instance.id
+        entry = [_proficiency("tier", "Tier1", 1)]
+        # When Associate is called four times, with other APIs in between
+        outcomes = []
+        for _ in range(4):
+            client.list_user_proficiencies(InstanceId=instance_id, UserId=user.id)
+            try:
+                client.associate_user_proficiencies(
+                    InstanceId=instance_id, UserId=user.id, UserProficiencies=entry
+                )
+                outcomes.append("ok")
+            except client.exceptions.InternalServiceException as error:
+                outcomes.append(str(error.response["ResponseMetadata"]["HTTPStatusCode"]))
+        # Then the first three failed with nothing applied, the fourth applied, other APIs unaffected
+        assert outcomes == ["500", "500", "500", "ok"]
+        assert len(running.service.stats().writes) == 1
+        assert running.service.stats().outages == {"AssociateUserProficiencies": 3}
+        assert running.service.stats().calls["ListUserProficiencies"] == 4
+
+    def test_a_window_can_open_later(self, start_emulator: EmulatorFactory) -> None:
+        running = start_emulator(outages=[Outage(operation="ListUsers", start_after=2, count=2)])
+        client = running.client()
+        outcomes = []
+        for _ in range(6):
+            try:
+                client.list_users(InstanceId=running.instance.id, MaxResults=1)
+                outcomes.append("ok")
+            except client.exceptions.InternalServiceException:
+                outcomes.append("500")
+        assert outcomes == ["ok", "ok", "500", "500", "ok", "ok"]
+
+    def test_a_window_counts_requests_not_time(self, start_emulator: EmulatorFactory) -> None:
+        # Given an outage of the first 2 ListUsers and a clock far ahead between them
+        clock = FakeClock()
+        running = start_emulator(outages=[Outage(operation="ListUsers", first_calls=2)], clock=clock)
+        client = running.client(attempts=3)
+        client.meta.events.register("before-send.connect", lambda **_: clock.advance(3600))
+        # Then a client retrying 3 times gets through on its third attempt
+        client.list_users(InstanceId=running.instance.id, MaxResults=1)
+        log = running.service.request_log()
+        assert [record.outcome for record in log] == ["outage", "outage", "answered"]
+
+    def test_outage_options_are_checked(self) -> None:
+        with pytest.raises(ValueError, match="either first_calls"):
+            Outage(operation="ListUsers", first_calls=2, count=3)
+
+
+class TestRequestLog:
+    def test_every_request_is_logged_in_order_with_the_emulator_clock(
+        self, start_emulator: EmulatorFactory
+    ) -> None:
+        # Given a fake clock and a ListUsers throttle of one token, refilled in 2 s
+        clock = FakeClock(start=50.0)
+        running = start_emulator(clock=clock, quotas={"ListUsers": Quota(rate=0.5, burst=1)})
+        user = running.instance.add_user("logged.agent")
+        client, instance_id = running.client(), running.instance.id
+        # When a read, a write, a refused write and a throttled call arrive
+        client.list_users(InstanceId=instance_id, MaxResults=1)
+        clock.advance(0.5)
+        client.associate_user_proficiencies(
+            InstanceId=instance_id, UserId=user.id, UserProficiencies=[_proficiency("tier", "Tier1", 2)]
+        )
+        clock.advance(0.5)
+        with pytest.raises(client.exceptions.InvalidRequestException):
+            client.associate_user_proficiencies(
+                InstanceId=instance_id, UserId=user.id, UserProficiencies=[_proficiency("tier", "Tier1", 2)]
+            )
+        with pytest.raises(client.exceptions.ThrottlingException):
+            client.list_users(InstanceId=instance_id, MaxResults=1)
+        # Then each is logged in order, with its time, user, status and, for writes, the entries
+        log = running.service.request_log()
+        assert [(r.time, r.operation, r.user_id, r.status, r.outcome) for r in log] == [
+            (50.0, "ListUsers", None, 200, "answered"),
+            (50.5, "AssociateUserProficiencies", user.id, 200, "answered"),
+            (51.0, "AssociateUserProficiencies", user.id, 400, "error"),
+            (51.0, "ListUsers", None, 429, "throttled"),
+        ]
+        assert log[1].proficiencies == (("tier", "Tier1", 2.0),)
+        assert log[2].error == "InvalidRequestException"
+        assert [r.sequence for r in log] == sorted(r.sequence for r in log)
+        assert [r.applied for r in log] == [True, True, False, False]
+
+    def test_the_log_is_served_over_http_and_cleared_with_the_stats(self, emulator: RunningEmulator) -> None:
+        emulator.client().list_users(InstanceId=emulator.instance.id)
+        with urllib.request.urlopen(f"{emulator.endpoint_url}/_emulator/requests") as response:  # noqa: S310 - loopback
+            records = json.load(response)["requests"]
+        assert [(r["operation"], r["status"], r["outcome"], r["applied"]) for r in records] == [
+            ("ListUsers", 200, "answered", True)
+        ]
+        assert isinstance(records[0]["time"], float)
+        reset = urllib.request.Request(f"{emulator.endpoint_url}/_emulator/reset-stats", method="POST")  # noqa: S310 - loopback
+        urllib.request.urlopen(reset).close()  # noqa: S310 - loopback
+        assert emulator.service.request_log() == []
+
+
+class TestAuthorization:
+    def test_a_denied_action_answers_403_in_the_aws_form(self, start_emulator: EmulatorFactory) -> None:
+        # Given a role allowed ListUsers only
+        running = start_emulator(authorizer=AllowActions({"connect:ListUsers"}))
+        user = running.instance.add_user("guarded.agent")
+        client, instance_id = running.client(), running.instance.id
+        client.list_users(InstanceId=instance_id)
+        # When it lists a user's proficiencies
+        with pytest.raises(client.exceptions.AccessDeniedException) as raised:
+            client.list_user_proficiencies(InstanceId=instance_id, UserId=user.id)
+        # Then AWS's 403 names the action and the agent's ARN
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert raised.value.response["Error"]["Message"] == (
+            f"User: {DEFAULT_CALLER_ARN} is not authorized to perform: connect:ListUserProficiencies "
+            f"on resource: arn:aws:connect:us-east-1:123456789012:instance/{instance_id}/agent/{user.id} "
+            "because no identity-based policy allows the connect:ListUserProficiencies action"
+        )
+        stats = running.service.stats()
+        assert stats.denials == {"ListUserProficiencies": 1}
+        assert stats.calls == {"ListUsers": 1}
+
+    def test_the_authorizer_sees_the_action_and_the_resource_arns(
+        self, start_emulator: EmulatorFactory
+    ) -> None:
+        # Given an authorizer that records what it is asked and denies writes on the instance
+        asked: list[tuple[str, dict[str, str]]] = []
+
+        class Recording:
+            def authorize(self, action: str, resources: Mapping[str, str]) -> str | None:
+                asked.append((action, dict(resources)))
+                if action.startswith("connect:Associate"):
+                    return f"an explicit deny in a policy on {resources['instance']}"
+                return None
+
+        running = start_emulator(authorizer=Recording(), quota=Quota(rate=1.0, burst=1), clock=FakeClock())
+        user = running.instance.add_user("guarded.agent")
+        client, instance_id = running.client(), running.instance.id
+        instance_arn = f"arn:aws:connect:us-east-1:123456789012:instance/{instance_id}"
+        client.describe_user(InstanceId=instance_id, UserId=user.id)
+        with pytest.raises(client.exceptions.AccessDeniedException) as raised:
+            client.associate_user_proficiencies(
+                InstanceId=instance_id, UserId=user.id, UserProficiencies=[_proficiency("tier", "Tier1", 1)]
+            )
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.list_users(InstanceId="unknown-instance")
+        # Then it was asked with the instance ARN, and the agent ARN where the call names a user
+        assert asked == [
+            ("connect:DescribeUser", {"instance": instance_arn, "user": f"{instance_arn}/agent/{user.id}"}),
+            (
+                "connect:AssociateUserProficiencies",
+                {"instance": instance_arn, "user": f"{instance_arn}/agent/{user.id}"},
+            ),
+            (
+                "connect:ListUsers",
+                {"instance": "arn:aws:connect:us-east-1:123456789012:instance/unknown-instance"},
+            ),
+        ]
+        # and the denial names the resource the reason names, nothing was applied or throttled
+        assert f"on resource: {instance_arn} because an explicit deny" in str(raised.value)
+        assert user.proficiencies == {}
+        assert running.service.stats().throttles == {}
+
 
 class TestAdminEndpoint:
     def test_stats_and_configuration_over_http(self, emulator: RunningEmulator) -> None:
@@ -772,6 +1030,52 @@ class TestAdminEndpoint:
         client.list_users(InstanceId=emulator.instance.id)
         with pytest.raises(client.exceptions.ThrottlingException):
             client.list_users(InstanceId=emulator.instance.id)
+
+    def test_configure_sets_faults_outages_and_behaviour_over_http(self, emulator: RunningEmulator) -> None:
+        user = emulator.instance.add_user("configured.agent")
+        _configure(
+            emulator,
+            {
+                "faults": [{"rate": 1.0, "operations": ["AssociateUserProficiencies"], "when": "after"}],
+                "outages": [{"operation": "DescribeUser", "first_calls": 1}],
+                "behaviour": {"page_cap": 3, "on_disassociate_missing": "ignore"},
+            },
+        )
+        client, instance_id = emulator.client(), emulator.instance.id
+        with pytest.raises(client.exceptions.InternalServiceException):
+            client.describe_user(InstanceId=instance_id, UserId=user.id)
+        client.describe_user(InstanceId=instance_id, UserId=user.id)
+        with pytest.raises(client.exceptions.InternalServiceException):
+            client.associate_user_proficiencies(
+                InstanceId=instance_id, UserId=user.id, UserProficiencies=[_proficiency("tier", "Tier1", 1)]
+            )
+        assert user.proficiencies == {("tier", "Tier1"): 1.0}
+        assert len(client.list_users(InstanceId=instance_id, MaxResults=50)["UserSummaryList"]) == 3
+        client.disassociate_user_proficiencies(
+            InstanceId=instance_id, UserId=user.id, UserProficiencies=[_proficiency("tier", "Tier3")]
+        )
+
+    def test_configure_refuses_bad_options_with_400(self, emulator: RunningEmulator) -> None:
+        for options in (
+            {"faults": {"rate": 1.0, "when": "during"}},
+            {"outages": [{"operation": "ListUserz", "first_calls": 1}]},
+            {"behaviour": {"on_associate_existing": "shrug"}},
+            {"behaviour": {"page_size": 3}},
+            {"faults": {"rate": 1.0}, "behaviour": {"page_cap": 0}},
+        ):
+            with pytest.raises(urllib.error.HTTPError) as raised:
+                _configure(emulator, options)
+            assert raised.value.code == 400
+        # and a refused configure changed nothing, not even its good options
+        assert emulator.service.faults == ()
+        emulator.client().list_users(InstanceId=emulator.instance.id)
+
+
+def _configure(running: RunningEmulator, options: dict[str, Any]) -> None:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{running.endpoint_url}/_emulator/configure", data=json.dumps(options).encode(), method="POST"
+    )
+    urllib.request.urlopen(request).close()  # noqa: S310 - loopback
 
 
 class TestSeeds:
