@@ -46,7 +46,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import IConstruct
 
 from connect_profiles import contract
-from connect_profiles.contract import INPUT_PREFIXES, REPORTS_PREFIX, Grant, Resource
+from connect_profiles.contract import INPUT_PREFIXES, REPORTS_PREFIX, SNAPSHOTS_PREFIX, Grant, Resource
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,8 @@ def job_targets(
         ),
         Resource.INPUT_OBJECTS: Target(
             tuple(bucket.arn_for_objects(f"{prefix}*") for prefix in INPUT_PREFIXES),
-            wildcard_reason="Inputs are read only under incoming/ and dry-run/; their object names are "
-            "only known at run time, from the S3 event.",
+            wildcard_reason="Inputs are read only under incoming/, dry-run/ and sync/; their object names "
+            "are only known at run time, from the S3 event.",
         ),
         Resource.REPORT_OBJECTS: Target(
             (bucket.arn_for_objects(f"{REPORTS_PREFIX}*"),),
@@ -148,6 +148,10 @@ def job_targets(
         Resource.REPORTS_LISTING: Target(
             (bucket.bucket_arn,),
             conditions={"StringLike": {"s3:prefix": [f"{REPORTS_PREFIX}*"]}},
+        ),
+        Resource.SNAPSHOT_OBJECTS: Target(
+            (bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*"),),
+            wildcard_reason="The daily snapshot is written only under snapshots/, named by its UTC date.",
         ),
         Resource.SUMMARY_TOPIC: Target((topic.topic_arn,)),
         Resource.JOB_TABLE: Target((table.table_arn,)),

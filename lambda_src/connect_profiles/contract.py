@@ -23,12 +23,23 @@ METRICS_NAMESPACE = "ConnectProfiles"
 # --- the job bucket ------------------------------------------------------------------------------
 APPLY_PREFIX = "incoming/"
 DRY_RUN_PREFIX = "dry-run/"
+# Desired-state files: each user named ends with exactly the pairs listed. dry-run/sync/ plans one.
+SYNC_PREFIX = "sync/"
+DRY_RUN_SYNC_PREFIX = f"{DRY_RUN_PREFIX}{SYNC_PREFIX}"
 REPORTS_PREFIX = "reports/"
-INPUT_PREFIXES = (APPLY_PREFIX, DRY_RUN_PREFIX)
+# The daily snapshot of every user's proficiencies (a sync file): snapshots/<UTC date>.csv
+SNAPSHOTS_PREFIX = "snapshots/"
+# Every prefix whose new .csv objects start a job (dry-run/ covers dry-run/sync/).
+INPUT_PREFIXES = (APPLY_PREFIX, DRY_RUN_PREFIX, SYNC_PREFIX)
 # S3 suffix filters are case-sensitive; these are the spellings spreadsheet tools produce.
 INPUT_SUFFIXES = (".csv", ".CSV")
 # A job's working state, inside its report folder: reports/<name>/<time>-<id>/_job/
 JOB_STATE_FOLDER = "_job/"
+
+
+# The scheduled snapshot's invocation: EventBridge Scheduler sends this JSON as the event.
+SNAPSHOT_EVENT = {"connectProfiles": "snapshot"}
+DEFAULT_SNAPSHOT_SCHEDULE = "cron(0 2 * * ? *)"  # 02:00 UTC daily; "off" disables
 
 
 # --- the function's environment ------------------------------------------------------------------
@@ -66,9 +77,10 @@ class Resource(StrEnum):
 
     CONNECT_INSTANCE = "connect-instance"  # the instance ARN only
     CONNECT_INSTANCE_USERS = "connect-instance-users"  # the instance ARN and instance/<id>/agent/*
-    INPUT_OBJECTS = "input-objects"  # incoming/* and dry-run/*
+    INPUT_OBJECTS = "input-objects"  # incoming/*, dry-run/* and sync/*
     REPORT_OBJECTS = "report-objects"  # reports/* (outputs and the job's own state)
     REPORTS_LISTING = "reports-listing"  # the bucket, listing only under reports/
+    SNAPSHOT_OBJECTS = "snapshot-objects"  # snapshots/*
     SUMMARY_TOPIC = "summary-topic"
     JOB_TABLE = "job-table"  # idempotency records and the per-instance lease
 
@@ -101,6 +113,7 @@ JOB_ACTIONS: tuple[Grant, ...] = (
     Grant(("s3:GetObject", "s3:GetObjectVersion"), Resource.INPUT_OBJECTS, "read the dropped file"),
     Grant(("s3:GetObject", "s3:PutObject"), Resource.REPORT_OBJECTS, "write reports, keep job state"),
     Grant(("s3:ListBucket",), Resource.REPORTS_LISTING, "find the users a crashed batch journalled"),
+    Grant(("s3:PutObject",), Resource.SNAPSHOT_OBJECTS, "write the daily snapshot"),
     Grant(("sns:Publish",), Resource.SUMMARY_TOPIC, "email the summary"),
     Grant(
         ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),

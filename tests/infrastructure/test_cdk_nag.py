@@ -22,6 +22,8 @@ EXPECTED_ACKNOWLEDGMENTS = {
     ("Job/Role", "AwsSolutions-IAM5", f"{CONNECT}/agent/*"),
     ("Job/Role", "AwsSolutions-IAM5", f"{JOB_BUCKET}/incoming/*"),
     ("Job/Role", "AwsSolutions-IAM5", f"{JOB_BUCKET}/dry-run/*"),
+    ("Job/Role", "AwsSolutions-IAM5", f"{JOB_BUCKET}/sync/*"),
+    ("Job/Role", "AwsSolutions-IAM5", f"{JOB_BUCKET}/snapshots/*"),
     ("Job/Role", "AwsSolutions-IAM5", f"{JOB_BUCKET}/reports/*"),
     ("Job/DurableExecutionPolicy", "AwsSolutions-IAM5", DURABLE_EXECUTIONS),
     ("Job/FailedEvents", "AwsSolutions-SQS3", ""),
@@ -56,7 +58,7 @@ def test_the_checks_actually_ran_and_recorded_their_verdicts(synth: Synthesis) -
     report = report_file.read_text()
 
     assert '"Non-Compliant"' not in report
-    assert report.count('"Suppressed"') == 9
+    assert report.count('"Suppressed"') == 11
     assert report.count('"Compliant"') > 10
 
 

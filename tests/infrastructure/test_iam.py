@@ -81,9 +81,10 @@ def contract_scopes(synth: Synthesis) -> dict[Resource, tuple[set[str], dict[str
         Resource.CONNECT_INSTANCE: ({CONNECT}, None),
         # Per-user Connect actions require the instance ARN and the user ARN.
         Resource.CONNECT_INSTANCE_USERS: ({CONNECT, CONNECT_USERS}, None),
-        Resource.INPUT_OBJECTS: ({f"{bucket}/incoming/*", f"{bucket}/dry-run/*"}, None),
+        Resource.INPUT_OBJECTS: ({f"{bucket}/incoming/*", f"{bucket}/dry-run/*", f"{bucket}/sync/*"}, None),
         Resource.REPORT_OBJECTS: ({f"{bucket}/reports/*"}, None),
         Resource.REPORTS_LISTING: ({bucket}, REPORTS_ONLY),
+        Resource.SNAPSHOT_OBJECTS: ({f"{bucket}/snapshots/*"}, None),
         Resource.SUMMARY_TOPIC: ({f"${{{ids['topic']}}}"}, None),
         Resource.JOB_TABLE: ({f"${{{ids['table']}.Arn}}"}, None),
     }

@@ -117,7 +117,7 @@ def test_access_logs_expire(synth: Synthesis) -> None:
     ]
 
 
-def test_new_csv_files_under_incoming_and_dry_run_invoke_the_live_alias(synth: Synthesis) -> None:
+def test_new_csv_files_under_incoming_dry_run_and_sync_invoke_the_live_alias(synth: Synthesis) -> None:
     _, notifications = synth.only("Custom::S3BucketNotifications")
     alias_id, _ = synth.only("AWS::Lambda::Alias")
     job_bucket_id, _ = bucket(synth, "JobBucket")
@@ -135,6 +135,8 @@ def test_new_csv_files_under_incoming_and_dry_run_invoke_the_live_alias(synth: S
         ("incoming/", ".CSV"),
         ("dry-run/", ".csv"),
         ("dry-run/", ".CSV"),
+        ("sync/", ".csv"),
+        ("sync/", ".CSV"),
     }
     assert notifications["Properties"]["BucketName"] == {"Ref": job_bucket_id}
 
