@@ -180,25 +180,31 @@ class Policy:
         """One decision per ARN the request needs; the request is allowed only if every one is."""
         return [self.evaluate(action, resource, context) for resource in resources]
 
-    def without(self, index: int, action: str | None = None) -> Policy:
-        """This policy less statement `index`, or less one action of it (the rest of it kept)."""
+    def without(self, index: int, action: str, resource: str | None = None) -> Policy:
+        """This policy less one action of statement `index` (on one of its resources, or on all),
+        everything else the statement grants kept."""
         statements = list(self.statements)
         dropped = statements[index]
-        if action is None or len(dropped.actions) == 1:
-            del statements[index]
-        else:
-            kept = tuple(a for a in dropped.actions if a != action)
-            if len(kept) == len(dropped.actions):
-                raise ValueError(f"{action} is not in statement {index}: {dropped.actions}")
-            statements[index] = Statement(
+        if action not in dropped.actions or (resource is not None and resource not in dropped.resources):
+            raise ValueError(f"{action} on {resource} is not in statement {index}: {dropped}")
+        others = tuple(a for a in dropped.actions if a != action)
+        rest = tuple(r for r in dropped.resources if r != resource) if resource is not None else ()
+        replacement = [
+            Statement(
                 dropped.effect,
-                kept,
-                dropped.resources,
-                dropped.not_action,
+                actions,
+                resources,
+                False,
                 dropped.not_resource,
                 dropped.conditions,
                 dropped.sid,
             )
+            for actions, resources in ((others, dropped.resources), ((action,), rest))
+            if actions and resources
+        ]
+        if dropped.not_action:
+            raise UnsupportedPolicy("dropping an action from a NotAction statement widens it")
+        statements[index : index + 1] = replacement
         return Policy(tuple(statements))
 
     def as_document(self) -> dict[str, Any]:
