@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import boto3
@@ -12,11 +13,13 @@ from botocore.config import Config
 
 from connect_emulator import (
     SAMPLE_SEED,
+    Authorizer,
     Behaviour,
     ConnectEmulator,
     ConnectService,
     Faults,
     Instance,
+    Outage,
     Quota,
     load_seed,
 )
@@ -58,7 +61,8 @@ EmulatorFactory = Callable[..., RunningEmulator]
 
 @pytest.fixture
 def start_emulator() -> Iterator[EmulatorFactory]:
-    """Start emulators with chosen seed, quotas, faults and behaviour; all stopped afterwards."""
+    """Start emulators with chosen seed, quotas, faults, outages, clock, authorizer and behaviour;
+    all stopped afterwards."""
     running: list[ConnectEmulator] = []
 
     def start(
@@ -66,10 +70,15 @@ def start_emulator() -> Iterator[EmulatorFactory]:
         instance: Instance | None = None,
         quota: Quota = UNTHROTTLED,
         quotas: dict[str, Quota] | None = None,
-        faults: Faults | None = None,
+        faults: Faults | Sequence[Faults] | None = None,
+        outages: Sequence[Outage] = (),
         behaviour: Behaviour | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        authorizer: Authorizer | None = None,
     ) -> RunningEmulator:
-        service = ConnectService(quota=quota, quotas=quotas, faults=faults)
+        service = ConnectService(
+            quota=quota, quotas=quotas, faults=faults, outages=outages, clock=clock, authorizer=authorizer
+        )
         seeded = service.add_instance(instance or load_seed(SAMPLE_SEED, behaviour=behaviour))
         emulator = ConnectEmulator(service).start()
         running.append(emulator)

@@ -1,12 +1,15 @@
 """In-memory Amazon Connect instances: users, predefined attributes and proficiencies.
 
 Each public method implements one operation on already-validated parameters and returns the
-response body. Behaviour the AWS documentation leaves open is a `Behaviour` setting.
+response body. Behaviour the AWS documentation leaves open is a `Behaviour` setting whose default
+is the strict choice: a product that passes against a stand-in kinder than AWS has proved nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import threading
 import time
 import uuid
@@ -22,26 +25,35 @@ DEFAULT_REGION = "us-east-1"
 
 
 class OnAssociateExisting(StrEnum):
-    """What AssociateUserProficiencies does with a proficiency the user already holds."""
+    """What AssociateUserProficiencies does with a proficiency the user already holds
+    (undocumented by AWS)."""
 
-    OVERWRITE = "overwrite"  # default: the level in the request replaces the old one
-    REJECT = "reject"  # InvalidRequestException, nothing in the call applied
+    REJECT = "reject"  # default: InvalidRequestException, nothing in the call applied
+    OVERWRITE = "overwrite"  # the level in the request replaces the old one
 
 
 class OnDisassociateMissing(StrEnum):
-    """What DisassociateUserProficiencies does with a proficiency the user does not hold."""
+    """What DisassociateUserProficiencies does with a proficiency the user does not hold
+    (undocumented by AWS)."""
 
-    IGNORE = "ignore"  # default: the call succeeds, the missing entry is a no-op
-    REJECT = "reject"  # InvalidRequestException, nothing in the call applied
+    REJECT = "reject"  # default: InvalidRequestException, nothing in the call applied
+    IGNORE = "ignore"  # the call succeeds, the missing entry is a no-op
 
 
 @dataclass(frozen=True, slots=True)
 class Behaviour:
     max_proficiencies_per_agent: int = 10
-    on_associate_existing: OnAssociateExisting = OnAssociateExisting.OVERWRITE
-    on_disassociate_missing: OnDisassociateMissing = OnDisassociateMissing.IGNORE
+    on_associate_existing: OnAssociateExisting = OnAssociateExisting.REJECT
+    on_disassociate_missing: OnDisassociateMissing = OnDisassociateMissing.REJECT
     # SearchUsers EXACT on Username: case-sensitive, as usernames are (an assumption).
     search_exact_case_sensitive: bool = True
+    # At most this many items per page of every list operation, whatever MaxResults asks (None: the
+    # model's maximum), so a test can prove a client follows NextToken instead of trusting one page.
+    page_cap: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.page_cap is not None and self.page_cap < 1:
+            raise ValueError(f"page_cap must be at least 1, got {self.page_cap}")
 
 
 @dataclass(slots=True)
@@ -67,27 +79,52 @@ class PredefinedAttribute:
 ProficiencyKey = tuple[str, str]
 
 
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+# Members that may change from one page to the next; every other member binds the token.
+_PAGING_MEMBERS = frozenset({"NextToken", "MaxResults"})
 
 
-def _decode_token(token: str | None) -> int:
+def _request_digest(operation: str, params: dict[str, Any]) -> str:
+    """What a NextToken is bound to: the operation and every non-paging member of the request
+    (instance, user, search criteria), so a token cannot be replayed against another request."""
+    bound = {name: value for name, value in params.items() if name not in _PAGING_MEMBERS}
+    canonical = json.dumps([operation, bound], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _encode_token(offset: int, digest: str) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}:{digest}".encode()).decode()
+
+
+def _decode_token(token: str | None, digest: str) -> int:
     if not token:
         return 0
     try:
-        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind != "offset":
+        kind, number, bound = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        offset = int(number)
+        if kind != "offset" or offset < 0:
             raise ValueError(kind)
-        return int(number)
     except (ValueError, UnicodeDecodeError) as error:
         raise invalid_parameter("The NextToken is not valid") from error
+    if bound != digest:
+        raise invalid_parameter("The NextToken was issued for a different request")
+    return offset
 
 
-def _page(items: Sequence[Any], params: dict[str, Any], default_size: int) -> tuple[list[Any], str | None]:
-    start = _decode_token(params.get("NextToken"))
+def _page(
+    items: Sequence[Any],
+    params: dict[str, Any],
+    *,
+    operation: str,
+    default_size: int,
+    cap: int | None,
+) -> tuple[list[Any], str | None]:
+    digest = _request_digest(operation, params)
+    start = _decode_token(params.get("NextToken"), digest)
     size = params.get("MaxResults") or default_size
+    if cap is not None:
+        size = min(size, cap)
     end = start + size
-    return list(items[start:end]), (_encode_token(end) if end < len(items) else None)
+    return list(items[start:end]), (_encode_token(end, digest) if end < len(items) else None)
 
 
 class Instance:
@@ -135,7 +172,7 @@ class Instance:
     def list_users(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             users = sorted(self.users.values(), key=lambda user: user.username)
-            page, token = _page(users, params, default_size=100)
+            page, token = _page(users, params, operation="ListUsers", default_size=100, cap=self._cap)
             return self._paged({"UserSummaryList": [self._summary(user) for user in page]}, token)
 
     def describe_user(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -146,18 +183,16 @@ class Instance:
                     **self._summary(user),
                     "IdentityInfo": {"FirstName": user.first_name, "LastName": user.last_name},
                     "PhoneConfig": {"PhoneType": "SOFT_PHONE", "AutoAccept": False},
-                    "SecurityProfileIds": user.security_profile_ids
-                    or [str(uuid.uuid5(uuid.NAMESPACE_URL, "agent"))],
-                    "RoutingProfileId": user.routing_profile_id
-                    or str(uuid.uuid5(uuid.NAMESPACE_URL, "basic")),
+                    "SecurityProfileIds": _security_profiles(user),
+                    "RoutingProfileId": _routing_profile(user),
                 }
             }
 
     def search_users(self, params: dict[str, Any]) -> dict[str, Any]:
-        matches = _criteria_matcher(params.get("SearchCriteria"), self.behaviour.search_exact_case_sensitive)
+        matches = _search_matcher(params, self.behaviour.search_exact_case_sensitive)
         with self._lock:
             users = sorted((u for u in self.users.values() if matches(u)), key=lambda user: user.username)
-            page, token = _page(users, params, default_size=100)
+            page, token = _page(users, params, operation="SearchUsers", default_size=100, cap=self._cap)
             body = {
                 "Users": [
                     {
@@ -165,7 +200,8 @@ class Instance:
                         "Arn": self._user_arn(user),
                         "Username": user.username,
                         "IdentityInfo": {"FirstName": user.first_name, "LastName": user.last_name},
-                        "RoutingProfileId": user.routing_profile_id,
+                        "RoutingProfileId": _routing_profile(user),
+                        "SecurityProfileIds": _security_profiles(user),
                     }
                     for user in page
                 ],
@@ -192,7 +228,9 @@ class Instance:
                 {"AttributeName": name, "AttributeValue": value, "Level": level}
                 for (name, value), level in user.proficiencies.items()
             ]
-            page, token = _page(items, params, default_size=100)
+            page, token = _page(
+                items, params, operation="ListUserProficiencies", default_size=100, cap=self._cap
+            )
             body = {
                 "UserProficiencyList": page,
                 "LastModifiedTime": user.last_modified,
@@ -244,7 +282,9 @@ class Instance:
     def list_predefined_attributes(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             attributes = sorted(self.attributes.values(), key=lambda attribute: attribute.name)
-            page, token = _page(attributes, params, default_size=100)
+            page, token = _page(
+                attributes, params, operation="ListPredefinedAttributes", default_size=100, cap=self._cap
+            )
             summaries = [
                 {"Name": a.name, "LastModifiedTime": a.last_modified, "LastModifiedRegion": self.region}
                 for a in page
@@ -282,6 +322,10 @@ class Instance:
 
     # --- helpers ------------------------------------------------------------------------------
 
+    @property
+    def _cap(self) -> int | None:
+        return self.behaviour.page_cap
+
     def _user(self, user_id: str) -> User:
         user = self.users.get(user_id)
         if user is None:
@@ -304,9 +348,15 @@ class Instance:
             raise invalid_parameter(f"Level must be a whole number from 1 to 5, got {level}")
 
     def _proficiencies(self, items: list[dict[str, Any]], *, with_level: bool) -> dict[ProficiencyKey, float]:
+        """The call's entries, keyed; refuses an empty list and a pair named twice (the model sets
+        no minimum, but a write of nothing, or of one pair at two levels, is not a request)."""
+        if not items:
+            raise invalid_parameter("UserProficiencies must hold at least one entry")
         entries: dict[ProficiencyKey, float] = {}
         for item in items:
             key = (item["AttributeName"], item["AttributeValue"])
+            if key in entries:
+                raise invalid_parameter(f"UserProficiencies names {_names([key])} more than once")
             self._check_value(*key)
             if with_level:
                 self._check_level(item["Level"])
@@ -350,38 +400,86 @@ def _string_values(params: dict[str, Any]) -> list[str]:
     return list(values)
 
 
-_SEARCH_FIELDS: dict[str, Callable[[User], str]] = {
-    "username": lambda user: user.username,
-    "firstname": lambda user: user.first_name,
-    "lastname": lambda user: user.last_name,
-    "resourceid": lambda user: user.id,
+def _routing_profile(user: User) -> str:
+    return user.routing_profile_id or str(uuid.uuid5(uuid.NAMESPACE_URL, "basic"))
+
+
+def _security_profiles(user: User) -> list[str]:
+    return user.security_profile_ids or [str(uuid.uuid5(uuid.NAMESPACE_URL, "agent"))]
+
+
+# SearchUsers StringCondition fields the emulator implements: the documented FieldName values
+# (exact spelling), each with the comparisons it accepts. Names take all three comparisons; ids are
+# matched whole (an assumption: AWS documents no partial match of an id).
+_NAME_COMPARISONS = frozenset({"EXACT", "STARTS_WITH", "CONTAINS"})
+_ID_COMPARISONS = frozenset({"EXACT"})
+_SEARCH_FIELDS: dict[str, tuple[Callable[[User], list[str]], frozenset[str]]] = {
+    "Username": (lambda user: [user.username], _NAME_COMPARISONS),
+    "FirstName": (lambda user: [user.first_name], _NAME_COMPARISONS),
+    "LastName": (lambda user: [user.last_name], _NAME_COMPARISONS),
+    "resourceId": (lambda user: [user.id], _ID_COMPARISONS),
+    "RoutingProfileId": (lambda user: [_routing_profile(user)], _ID_COMPARISONS),
+    "SecurityProfileId": (_security_profiles, _ID_COMPARISONS),
 }
+# A CONTAINS value must be 2 to 25 characters long (documented on UserSearchCriteria).
+_CONTAINS_LENGTH = range(2, 26)
+_COMBINATIONS = ("AndConditions", "OrConditions")
+
+Matcher = Callable[[User], bool]
 
 
-def _criteria_matcher(criteria: dict[str, Any] | None, exact_case_sensitive: bool) -> Callable[[User], bool]:
-    """SearchUsers criteria: StringCondition on username, firstname, lastname or resourceid,
-    combined with AndConditions / OrConditions."""
-    if not criteria:
+def _search_matcher(params: dict[str, Any], exact_case_sensitive: bool) -> Matcher:
+    """SearchUsers' filter, or InvalidParameterException for anything the emulator does not
+    implement: ignoring a condition would answer more users than AWS does."""
+    if "SearchFilter" in params:
+        raise invalid_parameter("The emulator does not implement SearchFilter")
+    criteria = params.get("SearchCriteria")
+    if criteria is None:
         return lambda user: True
-    if "AndConditions" in criteria:
-        parts = [_criteria_matcher(c, exact_case_sensitive) for c in criteria["AndConditions"]]
-        return lambda user: all(part(user) for part in parts)
-    if "OrConditions" in criteria:
-        parts = [_criteria_matcher(c, exact_case_sensitive) for c in criteria["OrConditions"]]
+    return _criteria_matcher(criteria, exact_case_sensitive)
+
+
+def _criteria_matcher(criteria: dict[str, Any], exact_case_sensitive: bool) -> Matcher:
+    """One UserSearchCriteria node: exactly one StringCondition, AndConditions or OrConditions."""
+    members = sorted(criteria)
+    if len(members) != 1:
+        raise invalid_parameter(
+            "A SearchCriteria node takes exactly one of StringCondition, AndConditions, OrConditions; "
+            f"got {', '.join(members) or 'none'}"
+        )
+    member = members[0]
+    if member in _COMBINATIONS:
+        if not criteria[member]:
+            raise invalid_parameter(f"{member} must hold at least one condition")
+        parts = [_criteria_matcher(c, exact_case_sensitive) for c in criteria[member]]
+        if member == "AndConditions":
+            return lambda user: all(part(user) for part in parts)
         return lambda user: any(part(user) for part in parts)
-    condition = criteria.get("StringCondition")
-    if condition is None:
-        raise invalid_parameter("The emulator supports StringCondition, AndConditions and OrConditions only")
-    field_name = str(condition.get("FieldName", "")).lower()
+    if member != "StringCondition":
+        raise invalid_parameter(f"The emulator does not implement the {member} search condition")
+    return _string_matcher(criteria[member], exact_case_sensitive)
+
+
+def _string_matcher(condition: dict[str, Any], exact_case_sensitive: bool) -> Matcher:
+    field_name, wanted = condition.get("FieldName"), condition.get("Value")
+    comparison = condition.get("ComparisonType")
+    if field_name is None or wanted is None or comparison is None:
+        raise invalid_parameter("A StringCondition needs FieldName, Value and ComparisonType")
     if field_name not in _SEARCH_FIELDS:
-        raise invalid_parameter(f"Unsupported search field {condition.get('FieldName')!r}")
-    read = _SEARCH_FIELDS[field_name]
-    wanted = str(condition.get("Value", ""))
-    comparison = condition.get("ComparisonType", "EXACT")
+        raise invalid_parameter(
+            f"Unsupported search field {field_name!r}; supported: {', '.join(_SEARCH_FIELDS)}"
+        )
+    read, comparisons = _SEARCH_FIELDS[field_name]
+    if comparison not in comparisons:
+        raise invalid_parameter(f"{field_name} does not support the {comparison} comparison")
+    if comparison == "CONTAINS" and len(wanted) not in _CONTAINS_LENGTH:
+        raise invalid_parameter(
+            f"A CONTAINS value must be 2 to 25 characters long, got {len(wanted)}: {wanted!r}"
+        )
     if comparison == "EXACT":
         if exact_case_sensitive:
-            return lambda user: read(user) == wanted
-        return lambda user: read(user).lower() == wanted.lower()
+            return lambda user: wanted in read(user)
+        return lambda user: wanted.lower() in (v.lower() for v in read(user))
     if comparison == "STARTS_WITH":
-        return lambda user: read(user).lower().startswith(wanted.lower())
-    return lambda user: wanted.lower() in read(user).lower()
+        return lambda user: any(v.lower().startswith(wanted.lower()) for v in read(user))
+    return lambda user: any(wanted.lower() in v.lower() for v in read(user))

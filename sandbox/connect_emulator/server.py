@@ -2,22 +2,42 @@
 
 Start it in-process with `ConnectEmulator(...).start()` (a free port on 127.0.0.1) and point boto3
 at `emulator.endpoint_url` through `AWS_ENDPOINT_URL_CONNECT`. Counters are read in-process
-(`emulator.stats()`) or over HTTP at `GET /_emulator/stats`.
+(`service.stats()`) or over HTTP at `GET /_emulator/stats`; every request, in order and with the
+emulator clock's time, at `service.request_log()` or `GET /_emulator/requests`.
+
+A routed request goes through, in this order: the authorizer (403), outage windows (500, nothing
+applied), the per-API throttle (429), faults `when="before"` (500, nothing applied), the
+operation, then faults `when="after"` (500 although the operation ran: a lost response).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
 import threading
+import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Literal, Self
 
-from connect_emulator.instance import Instance
-from connect_emulator.throttle import Quota, Throttle
+from connect_emulator.authorization import (
+    DEFAULT_CALLER_ARN,
+    Authorizer,
+    denial_message,
+    request_resources,
+)
+from connect_emulator.instance import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_REGION,
+    Instance,
+    OnAssociateExisting,
+    OnDisassociateMissing,
+)
+from connect_emulator.throttle import Clock, Quota, Throttle
 from connect_emulator.wire import ConnectError, Request, WireModel, not_found
 
 log = logging.getLogger(__name__)
@@ -27,14 +47,56 @@ WRITE_OPERATIONS = frozenset(
 )
 ADMIN_PREFIX = "/_emulator/"
 
+FaultTiming = Literal["before", "after"]
+ProficiencyEntry = tuple[str, str, float | None]
+
 
 @dataclass(frozen=True, slots=True)
 class Faults:
-    """Injected InternalServiceException (500) before the operation runs, so nothing is applied."""
+    """Injected InternalServiceException (500) on a seeded share of requests.
+
+    `when="before"`: the operation does not run, so nothing is applied. `when="after"`: the
+    operation runs (a write is applied) and only then is the answer replaced by the 500, as when a
+    response is lost on its way back; only requests the operation answered 2xx are drawn for.
+    The same seed and the same requests give the same faults."""
 
     rate: float = 0.0
     seed: int = 0
     operations: frozenset[str] | None = None  # None: every operation
+    when: FaultTiming = "before"
+
+    def __post_init__(self) -> None:
+        if self.when not in ("before", "after"):
+            raise ValueError(f"Faults.when must be 'before' or 'after', got {self.when!r}")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"Faults.rate must be from 0 to 1, got {self.rate}")
+
+    def covers(self, operation: str) -> bool:
+        return self.rate > 0 and (self.operations is None or operation in self.operations)
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A window of one API's requests answered 500 InternalServiceException, nothing applied.
+
+    Counted by that operation's requests (authorized ones, before the throttle), never by time:
+    `first_calls=N` fails requests 1..N; `start_after=S, count=N` fails requests S+1..S+N."""
+
+    operation: str
+    first_calls: int = 0
+    start_after: int = 0
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.first_calls, self.start_after, self.count) < 0:
+            raise ValueError(f"Outage numbers must not be negative: {self}")
+        if self.first_calls and (self.start_after or self.count):
+            raise ValueError("Give an outage either first_calls, or start_after and count")
+
+    def covers(self, number: int) -> bool:
+        """Whether the operation's `number`-th request (from 1) falls in the window."""
+        start = 0 if self.first_calls else self.start_after
+        return start < number <= start + (self.first_calls or self.count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +105,38 @@ class WriteRecord:
 
     operation: str
     user_id: str
-    proficiencies: tuple[tuple[str, str, float | None], ...]
+    proficiencies: tuple[ProficiencyEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request as the emulator saw it, for tests that prove ordering (two jobs never
+    interleave) or pacing (read from the emulator's clock, so a fake clock gives exact times).
+
+    `outcome`: answered (2xx), error (4xx from the model or the operation), denied (403),
+    outage, throttled (429), fault (500 before running), lost (ran, then 500), unrouted (404)."""
+
+    sequence: int
+    time: float
+    operation: str | None
+    instance_id: str | None
+    user_id: str | None
+    status: int
+    error: str | None
+    outcome: str
+    proficiencies: tuple[ProficiencyEntry, ...] | None = None  # the entries of a write call
+
+    @property
+    def applied(self) -> bool:
+        """Whether the operation ran to completion (for a write: the change holds)."""
+        return self.outcome in ("answered", "lost")
+
+    def as_dict(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        if self.proficiencies is not None:
+            record["proficiencies"] = [list(p) for p in self.proficiencies]
+        record["applied"] = self.applied
+        return record
 
 
 @dataclass(slots=True)
@@ -51,17 +144,25 @@ class Stats:
     requests: Counter[str] = field(default_factory=Counter)  # every request that named an operation
     calls: Counter[str] = field(default_factory=Counter)  # requests the operation answered 2xx
     throttles: Counter[str] = field(default_factory=Counter)
-    faults: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)  # injected 500s: before, after, outages
     errors: Counter[str] = field(default_factory=Counter)  # 4xx answered by the operation
-    writes: list[WriteRecord] = field(default_factory=list)
+    writes: list[WriteRecord] = field(default_factory=list)  # applied writes, lost responses too
+    denials: Counter[str] = field(default_factory=Counter)  # 403s from the authorizer
+    outages: Counter[str] = field(default_factory=Counter)  # 500s from an outage window
+    lost_responses: Counter[str] = field(default_factory=Counter)  # applied, then answered 500
+
+    def copy(self) -> Stats:
+        counters = {
+            f.name: Counter(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "writes"
+        }
+        return Stats(**counters, writes=list(self.writes))
 
     def as_dict(self) -> dict[str, Any]:
+        counters = {
+            f.name: dict(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "writes"
+        }
         return {
-            "requests": dict(self.requests),
-            "calls": dict(self.calls),
-            "throttles": dict(self.throttles),
-            "faults": dict(self.faults),
-            "errors": dict(self.errors),
+            **counters,
             "writes": [
                 {
                     "operation": w.operation,
@@ -88,24 +189,59 @@ _HANDLERS = {
     "UpdatePredefinedAttribute": Instance.update_predefined_attribute,
 }
 
+Response = tuple[int, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """What the log needs about a request before it is answered."""
+
+    sequence: int
+    time: float
+    request: Request | None = None
+
+
+def _fault_list(faults: Faults | Sequence[Faults] | None) -> tuple[Faults, ...]:
+    if faults is None:
+        return ()
+    return (faults,) if isinstance(faults, Faults) else tuple(faults)
+
 
 class ConnectService:
-    """Dispatches parsed requests to instances, behind the throttle and fault injection."""
+    """Dispatches parsed requests to instances, behind the authorizer, outages, the throttle and
+    fault injection; counts and logs every request."""
 
     def __init__(
         self,
         *,
         quota: Quota | None = None,
         quotas: dict[str, Quota] | None = None,
-        faults: Faults | None = None,
+        faults: Faults | Sequence[Faults] | None = None,
+        outages: Sequence[Outage] = (),
+        clock: Clock = time.monotonic,
+        authorizer: Authorizer | None = None,
+        caller_arn: str = DEFAULT_CALLER_ARN,
     ) -> None:
         self.wire = WireModel()
         self.instances: dict[str, Instance] = {}
-        self.throttle = Throttle(quota, quotas)
-        self.faults = faults or Faults()
-        self._random = random.Random(self.faults.seed)
-        self._stats = Stats()
+        self.clock = clock
+        self.throttle = Throttle(quota, quotas, clock=clock)
+        self.authorizer = authorizer
+        self.caller_arn = caller_arn
         self._lock = threading.Lock()
+        self._set_faults(_fault_list(faults))
+        self._set_outages(outages)
+        self._stats = Stats()
+        self._log: list[RequestRecord] = []
+        self._sequence = 0
+
+    @property
+    def faults(self) -> tuple[Faults, ...]:
+        return tuple(faults for faults, _ in self._faults)
+
+    @property
+    def outages(self) -> tuple[Outage, ...]:
+        return self._outages
 
     def add_instance(self, instance: Instance) -> Instance:
         self.instances[instance.id] = instance
@@ -116,57 +252,88 @@ class ConnectService:
         *,
         quota: Quota | None = None,
         quotas: dict[str, Quota] | None = None,
-        faults: Faults | None = None,
+        faults: Faults | Sequence[Faults] | None = None,
+        outages: Sequence[Outage] | None = None,
+        **behaviour: Any,
     ) -> None:
-        """Change quotas or faults while running; buckets start full again."""
+        """Change quotas, faults, outages or instances' `Behaviour` fields while running. Buckets
+        start full again, fault draws from their seeds again, outage windows count from zero."""
         if quota is not None or quotas is not None:
-            self.throttle = Throttle(quota or self.throttle.default, quotas or self.throttle.per_operation)
+            self.throttle = Throttle(
+                quota or self.throttle.default, quotas or self.throttle.per_operation, clock=self.clock
+            )
         if faults is not None:
-            self.faults = faults
-            self._random = random.Random(faults.seed)
+            self._set_faults(_fault_list(faults))
+        if outages is not None:
+            self._set_outages(outages)
+        if behaviour:
+            changes = behaviour_changes(behaviour)
+            for instance in self.instances.values():
+                instance.behaviour = dataclasses.replace(instance.behaviour, **changes)
 
     def stats(self) -> Stats:
         with self._lock:
-            return Stats(
-                Counter(self._stats.requests),
-                Counter(self._stats.calls),
-                Counter(self._stats.throttles),
-                Counter(self._stats.faults),
-                Counter(self._stats.errors),
-                list(self._stats.writes),
-            )
+            return self._stats.copy()
+
+    def request_log(self) -> list[RequestRecord]:
+        """Every request since the last reset, in the order they arrived."""
+        with self._lock:
+            return sorted(self._log, key=lambda record: record.sequence)
 
     def reset_stats(self) -> None:
+        """Clear the counters and the request log (outage windows keep counting)."""
         with self._lock:
             self._stats = Stats()
+            self._log = []
 
-    def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    def handle(self, method: str, path: str, body: bytes) -> Response:
         """Answer one request: (HTTP status, JSON body). Errors carry `__type` for the header."""
+        received = self._receive()
         try:
             request = self.wire.parse(method, path, body)
         except ConnectError as error:
+            outcome = "unrouted"
             if error.operation:
-                self._count(error.operation, "requests")
-                self._count(error.operation, "errors")
-            return _error(error)
+                outcome = "error"
+                self._count(error.operation, "requests", "errors")
+            return self._answer(received, _error(error), outcome, operation=error.operation)
+        received = dataclasses.replace(received, request=request)
         operation = request.operation
         self._count(operation, "requests")
+        denial = self._authorize(request)
+        if denial is not None:
+            self._count(operation, "denials")
+            return self._answer(received, _error(denial), "denied")
+        if self._in_outage(operation):
+            self._count(operation, "outages", "faults")
+            return self._answer(received, _internal_error("Service unavailable (outage window)"), "outage")
         if not self.throttle.allow(operation):
             self._count(operation, "throttles")
-            return _error(ConnectError("ThrottlingException", "Rate exceeded", 429))
-        if self._inject_fault(operation):
+            return self._answer(
+                received, _error(ConnectError("ThrottlingException", "Rate exceeded", 429)), "throttled"
+            )
+        if self._draw_fault("before", operation):
             self._count(operation, "faults")
-            return _error(ConnectError("InternalServiceException", "Injected internal failure", 500))
+            return self._answer(received, _internal_error("Injected internal failure"), "fault")
+        return self._run(received, request)
+
+    def _run(self, received: _Received, request: Request) -> Response:
+        operation = request.operation
         try:
             result = self._dispatch(request)
         except ConnectError as error:
             self._count(operation, "errors")
-            return _error(error)
+            return self._answer(received, _error(error), "error")
         with self._lock:
-            self._stats.calls[operation] += 1
             if operation in WRITE_OPERATIONS:
-                self._stats.writes.append(_write_record(request))
-        return 200, result
+                self._stats.writes.append(
+                    WriteRecord(operation, request.params["UserId"], _write_entries(request))
+                )
+        if self._draw_fault("after", operation):
+            self._count(operation, "faults", "lost_responses")
+            return self._answer(received, _internal_error("Injected internal failure"), "lost")
+        self._count(operation, "calls")
+        return self._answer(received, (200, result), "answered")
 
     def _dispatch(self, request: Request) -> dict[str, Any]:
         instance_id = request.params["InstanceId"]
@@ -175,28 +342,110 @@ class ConnectService:
             raise not_found(f"Instance {instance_id} not found")
         return _HANDLERS[request.operation](instance, request.params)
 
-    def _inject_fault(self, operation: str) -> bool:
-        faults = self.faults
-        if faults.rate <= 0 or (faults.operations is not None and operation not in faults.operations):
+    # --- the gates --------------------------------------------------------------------------------
+
+    def _authorize(self, request: Request) -> ConnectError | None:
+        if self.authorizer is None:
+            return None
+        action = f"connect:{request.operation}"
+        resources = request_resources(self._instance_arn(request.params["InstanceId"]), _user_id(request))
+        reason = self.authorizer.authorize(action, resources)
+        if reason is None:
+            return None
+        message = denial_message(self.caller_arn, action, resources, reason)
+        return ConnectError("AccessDeniedException", message, 403)
+
+    def _instance_arn(self, instance_id: str) -> str:
+        """The instance's own ARN; for an unknown instance, one in the service's default account."""
+        instance = self.instances.get(instance_id)
+        if instance is not None:
+            return instance.arn
+        return f"arn:aws:connect:{DEFAULT_REGION}:{DEFAULT_ACCOUNT_ID}:instance/{instance_id}"
+
+    def _set_outages(self, outages: Sequence[Outage]) -> None:
+        with self._lock:
+            self._outages = tuple(outages)
+            self._outage_counts: Counter[str] = Counter()
+
+    def _in_outage(self, operation: str) -> bool:
+        windows = [outage for outage in self._outages if outage.operation == operation]
+        if not windows:
             return False
         with self._lock:
-            return self._random.random() < faults.rate
+            self._outage_counts[operation] += 1
+            number = self._outage_counts[operation]
+        return any(outage.covers(number) for outage in windows)
 
-    def _count(self, operation: str, counter: str) -> None:
+    def _set_faults(self, faults: tuple[Faults, ...]) -> None:
         with self._lock:
-            getattr(self._stats, counter)[operation] += 1
+            self._faults = [(spec, random.Random(spec.seed)) for spec in faults]
+
+    def _draw_fault(self, when: FaultTiming, operation: str) -> bool:
+        """One draw from every matching fault spec's own generator, so each spec is reproducible
+        from its seed whatever the others do."""
+        with self._lock:
+            draws = [
+                rng.random() < spec.rate
+                for spec, rng in self._faults
+                if spec.when == when and spec.covers(operation)
+            ]
+        return any(draws)
+
+    # --- bookkeeping ------------------------------------------------------------------------------
+
+    def _receive(self) -> _Received:
+        now = self.clock()
+        with self._lock:
+            self._sequence += 1
+            return _Received(self._sequence, now)
+
+    def _answer(
+        self, received: _Received, response: Response, outcome: str, *, operation: str | None = None
+    ) -> Response:
+        status, payload = response
+        request = received.request
+        params = request.params if request else {}
+        record = RequestRecord(
+            sequence=received.sequence,
+            time=received.time,
+            operation=request.operation if request else operation,
+            instance_id=params.get("InstanceId"),
+            user_id=params.get("UserId"),
+            status=status,
+            error=payload.get("__type"),
+            outcome=outcome,
+            proficiencies=_write_entries(request)
+            if request and request.operation in WRITE_OPERATIONS
+            else None,
+        )
+        with self._lock:
+            self._log.append(record)
+        return response
+
+    def _count(self, operation: str, *counters: str) -> None:
+        with self._lock:
+            for counter in counters:
+                getattr(self._stats, counter)[operation] += 1
 
 
-def _write_record(request: Request) -> WriteRecord:
-    entries = tuple(
+def _user_id(request: Request) -> str | None:
+    user_id = request.params.get("UserId")
+    return str(user_id) if user_id is not None else None
+
+
+def _write_entries(request: Request) -> tuple[ProficiencyEntry, ...]:
+    return tuple(
         (item["AttributeName"], item["AttributeValue"], item.get("Level"))
         for item in request.params["UserProficiencies"]
     )
-    return WriteRecord(request.operation, request.params["UserId"], entries)
 
 
-def _error(error: ConnectError) -> tuple[int, dict[str, Any]]:
+def _error(error: ConnectError) -> Response:
     return error.status, {"__type": error.code, "Message": error.message}
+
+
+def _internal_error(message: str) -> Response:
+    return _error(ConnectError("InternalServiceException", message, 500))
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -241,26 +490,64 @@ class _RequestHandler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def _admin(service: ConnectService, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
-    """Test and benchmark controls: stats, reset, quotas and faults."""
+def _admin(service: ConnectService, method: str, path: str, body: bytes) -> Response:
+    """Test and benchmark controls: stats, the request log, reset, and `configure`."""
     action = path[len(ADMIN_PREFIX) :].partition("?")[0]
     if method == "GET" and action == "stats":
         return 200, service.stats().as_dict()
+    if method == "GET" and action == "requests":
+        return 200, {"requests": [record.as_dict() for record in service.request_log()]}
     if method == "POST" and action == "reset-stats":
         service.reset_stats()
         return 200, {}
     if method == "POST" and action == "configure":
-        options = json.loads(body or b"{}")
-        quota = Quota(**options["quota"]) if "quota" in options else None
-        quotas = {name: Quota(**q) for name, q in options.get("quotas", {}).items()} or None
-        faults = None
-        if "faults" in options:
-            spec = options["faults"]
-            operations = frozenset(spec["operations"]) if spec.get("operations") else None
-            faults = Faults(rate=spec.get("rate", 0.0), seed=spec.get("seed", 0), operations=operations)
-        service.configure(quota=quota, quotas=quotas, faults=faults)
+        try:
+            _configure(service, json.loads(body or b"{}"))
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            return 400, {
+                "__type": "InvalidParameterException",
+                "Message": f"Bad configure options: {error!r}",
+            }
         return 200, {}
     return 404, {"__type": "UnknownOperationException", "Message": f"No admin action {method} {action}"}
+
+
+def _configure(service: ConnectService, options: dict[str, Any]) -> None:
+    """`POST /_emulator/configure` with any of: `quota` {rate, burst}; `quotas` {operation: quota};
+    `faults` (one spec or a list) {rate, seed, operations, when}; `outages` [{operation,
+    first_calls | start_after + count}]; `behaviour` {on_associate_existing,
+    on_disassociate_missing, max_proficiencies_per_agent, page_cap, search_exact_case_sensitive}."""
+    quota = Quota(**options["quota"]) if "quota" in options else None
+    quotas = {name: Quota(**q) for name, q in options.get("quotas", {}).items()} or None
+    faults = None
+    if "faults" in options:
+        specs = options["faults"]
+        faults = [faults_from_dict(spec) for spec in (specs if isinstance(specs, list) else [specs])]
+    outages = [Outage(**spec) for spec in options["outages"]] if "outages" in options else None
+    service.configure(
+        quota=quota, quotas=quotas, faults=faults, outages=outages, **options.get("behaviour", {})
+    )
+
+
+def faults_from_dict(spec: Mapping[str, Any]) -> Faults:
+    """A `Faults` from its JSON form (`operations` a list)."""
+    operations = frozenset(spec["operations"]) if spec.get("operations") else None
+    return Faults(
+        rate=float(spec.get("rate", 0.0)),
+        seed=int(spec.get("seed", 0)),
+        operations=operations,
+        when=spec.get("when", "before"),
+    )
+
+
+def behaviour_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`Behaviour` field changes with the modes as their enums (JSON and the CLI give strings)."""
+    converted = dict(changes)
+    if "on_associate_existing" in converted:
+        converted["on_associate_existing"] = OnAssociateExisting(converted["on_associate_existing"])
+    if "on_disassociate_missing" in converted:
+        converted["on_disassociate_missing"] = OnDisassociateMissing(converted["on_disassociate_missing"])
+    return converted
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,4 +1,8 @@
-"""Per-API token buckets, as Connect applies its request quotas (rate per second, burst)."""
+"""Per-API token buckets, as Connect applies its request quotas (rate per second, burst).
+
+Every bucket reads time from a clock callable (default `time.monotonic`), so a test can pass a
+fake clock and advance it: what is throttled then depends on the test, not on the machine's speed.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +29,7 @@ class Quota:
 class TokenBucket:
     """Full at start; a request takes one token or is refused."""
 
-    def __init__(self, quota: Quota, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, quota: Quota, clock: Clock = time.monotonic) -> None:
         self.quota = quota
         self._clock = clock
         self._tokens = float(quota.burst)
@@ -44,9 +50,16 @@ class TokenBucket:
 class Throttle:
     """One bucket per operation, created on first use from a default or per-operation quota."""
 
-    def __init__(self, default: Quota | None = None, per_operation: dict[str, Quota] | None = None) -> None:
+    def __init__(
+        self,
+        default: Quota | None = None,
+        per_operation: dict[str, Quota] | None = None,
+        *,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.default = default or Quota()
         self.per_operation = dict(per_operation or {})
+        self.clock = clock
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
 
@@ -55,6 +68,6 @@ class Throttle:
             bucket = self._buckets.get(operation)
             if bucket is None:
                 bucket = self._buckets[operation] = TokenBucket(
-                    self.per_operation.get(operation, self.default)
+                    self.per_operation.get(operation, self.default), self.clock
                 )
         return bucket.try_take()

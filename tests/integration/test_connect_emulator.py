@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from typing import Any
 
@@ -147,6 +146,208 @@ class TestUsers:
         )
         assert [len(page["Users"]) for page in pages] == [30, 20]
         assert pages[0]["ApproximateTotalCount"] == 50
+
+
+def _username_condition(value: str, comparison: str = "EXACT") -> dict[str, Any]:
+    return {"StringCondition": {"FieldName": "Username", "Value": value, "ComparisonType": comparison}}
+
+
+class TestSearchUsersIsStrict:
+    """What the emulator does not implement is refused, never ignored: ignoring a condition would
+    answer more users than AWS does."""
+
+    def test_contains_takes_two_to_twenty_five_characters(self, emulator: RunningEmulator) -> None:
+        client, instance_id = emulator.client(), emulator.instance.id
+        found = client.search_users(
+            InstanceId=instance_id, SearchCriteria=_username_condition("ia", "CONTAINS")
+        )
+        assert "Maria.Garcia" in [user["Username"] for user in found["Users"]]
+        for value in ("a", "x" * 26):
+            with pytest.raises(client.exceptions.InvalidParameterException, match="2 to 25 characters"):
+                client.search_users(
+                    InstanceId=instance_id, SearchCriteria=_username_condition(value, "CONTAINS")
+                )
+
+    @pytest.mark.parametrize(
+        ("criteria", "message"),
+        [
+            ({"StringCondition": {"FieldName": "Email", "Value": "x", "ComparisonType": "EXACT"}}, "Email"),
+            (
+                {"StringCondition": {"FieldName": "username", "Value": "x", "ComparisonType": "EXACT"}},
+                "username",
+            ),
+            ({"StringCondition": {"FieldName": "Username", "Value": "x"}}, "ComparisonType"),
+            (
+                {
+                    "StringCondition": {
+                        "FieldName": "resourceId",
+                        "Value": "x",
+                        "ComparisonType": "STARTS_WITH",
+                    }
+                },
+                "STARTS_WITH",
+            ),
+            ({"HierarchyGroupCondition": {"Value": "g", "HierarchyGroupMatchType": "EXACT"}}, "Hierarchy"),
+            (
+                {
+                    "ListCondition": {
+                        "TargetListType": "PROFICIENCIES",
+                        "Conditions": [{"StringCondition": {"FieldName": "language", "Value": "English"}}],
+                    }
+                },
+                "ListCondition",
+            ),
+            ({"AndConditions": []}, "at least one"),
+            ({}, "exactly one"),
+            ({**_username_condition("jdoe"), "OrConditions": [_username_condition("x")]}, "exactly one"),
+            (
+                {
+                    "OrConditions": [
+                        _username_condition("jdoe"),
+                        {"HierarchyGroupCondition": {"Value": "g", "HierarchyGroupMatchType": "EXACT"}},
+                    ]
+                },
+                "HierarchyGroupCondition",
+            ),
+        ],
+    )
+    def test_criteria_the_emulator_does_not_implement_are_refused(
+        self, emulator: RunningEmulator, criteria: dict[str, Any], message: str
+    ) -> None:
+        # A client that skips botocore's checks, so even members unknown to the model reach the server
+        client = boto3.client(
+            "connect",
+            endpoint_url=emulator.endpoint_url,
+            config=Config(parameter_validation=False, retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
+        with pytest.raises(client.exceptions.InvalidParameterException, match=message):
+            client.search_users(InstanceId=emulator.instance.id, SearchCriteria=criteria)
+
+    def test_a_search_filter_is_refused(self, emulator: RunningEmulator) -> None:
+        client = emulator.client()
+        with pytest.raises(client.exceptions.InvalidParameterException, match="SearchFilter"):
+            client.search_users(
+                InstanceId=emulator.instance.id,
+                SearchFilter={"TagFilter": {"TagCondition": {"TagKey": "team", "TagValue": "a"}}},
+            )
+
+    def test_routing_profile_and_security_profile_ids_match_whole(self, emulator: RunningEmulator) -> None:
+        client, instance_id = emulator.client(), emulator.instance.id
+        emulator.instance.add_user(
+            "routed.agent", routing_profile_id="rp-1", security_profile_ids=["sp-1", "sp-2"]
+        )
+
+        def usernames(field: str, value: str) -> list[str]:
+            criteria = {"StringCondition": {"FieldName": field, "Value": value, "ComparisonType": "EXACT"}}
+            return [
+                u["Username"]
+                for u in client.search_users(InstanceId=instance_id, SearchCriteria=criteria)["Users"]
+            ]
+
+        assert usernames("RoutingProfileId", "rp-1") == ["routed.agent"]
+        assert usernames("SecurityProfileId", "sp-2") == ["routed.agent"]
+        assert usernames("RoutingProfileId", "rp") == []
+
+
+class TestPagination:
+    def test_a_next_token_only_continues_the_request_that_made_it(
+        self, emulator: RunningEmulator, bare_user: str
+    ) -> None:
+        # Given a first page of ListUsers and of a SearchUsers, each with a NextToken
+        client, instance_id = emulator.client(), emulator.instance.id
+        users_token = client.list_users(InstanceId=instance_id, MaxResults=2)["NextToken"]
+        search_token = client.search_users(
+            InstanceId=instance_id, MaxResults=2, SearchCriteria=_username_condition("a", "STARTS_WITH")
+        )["NextToken"]
+        # Then a token continues its own request, page size aside
+        client.list_users(InstanceId=instance_id, MaxResults=5, NextToken=users_token)
+        client.search_users(
+            InstanceId=instance_id,
+            NextToken=search_token,
+            SearchCriteria=_username_condition("a", "STARTS_WITH"),
+        )
+        # and nothing else: another operation, another filter, another instance's id
+        others = [
+            lambda: client.list_predefined_attributes(InstanceId=instance_id, NextToken=users_token),
+            lambda: client.search_users(InstanceId=instance_id, NextToken=users_token),
+            lambda: client.search_users(
+                InstanceId=instance_id,
+                NextToken=search_token,
+                SearchCriteria=_username_condition("b", "STARTS_WITH"),
+            ),
+            lambda: client.list_user_proficiencies(
+                InstanceId=instance_id, UserId=bare_user, NextToken=users_token
+            ),
+        ]
+        for call in others:
+            with pytest.raises(client.exceptions.InvalidParameterException, match="different request"):
+                call()
+
+    def test_a_next_token_is_bound_to_its_user(self, start_emulator: EmulatorFactory) -> None:
+        # Given two users holding three proficiencies each, listed one per page
+        running = start_emulator()
+        client, instance_id = running.client(), running.instance.id
+        first, second = running.instance.add_user("first.agent"), running.instance.add_user("second.agent")
+        for user in (first, second):
+            for value in ("English", "Spanish", "French"):
+                running.instance.set_proficiency(user.id, "language", value, 2)
+        token = client.list_user_proficiencies(InstanceId=instance_id, UserId=first.id, MaxResults=1)[
+            "NextToken"
+        ]
+        # Then the first user's token does not page through the second user
+        with pytest.raises(client.exceptions.InvalidParameterException, match="different request"):
+            client.list_user_proficiencies(InstanceId=instance_id, UserId=second.id, NextToken=token)
+
+    def test_a_forged_token_is_refused(self, emulator: RunningEmulator) -> None:
+        client = emulator.client()
+        with pytest.raises(client.exceptions.InvalidParameterException, match="NextToken is not valid"):
+            client.list_users(InstanceId=emulator.instance.id, NextToken="b2Zmc2V0OjEw")  # "offset:10"
+
+    @pytest.mark.parametrize(
+        ("method", "items", "params", "max_results"),
+        [
+            ("list_users", "UserSummaryList", {}, 1000),
+            ("search_users", "Users", {}, 500),
+            ("list_predefined_attributes", "PredefinedAttributeSummaryList", {}, 100),
+        ],
+    )
+    def test_the_page_cap_holds_whatever_max_results_asks(
+        self,
+        start_emulator: EmulatorFactory,
+        method: str,
+        items: str,
+        params: dict[str, Any],
+        max_results: int,
+    ) -> None:
+        # Given an emulator that answers at most 2 items per page
+        running = start_emulator(behaviour=Behaviour(page_cap=2))
+        client = running.client()
+        # When a client asks the model's maximum on one page
+        page = getattr(client, method)(InstanceId=running.instance.id, MaxResults=max_results, **params)
+        # Then it gets 2 items and a NextToken, and the paginator still collects everything
+        assert len(page[items]) == 2
+        assert "NextToken" in page
+        pages = client.get_paginator(method).paginate(
+            InstanceId=running.instance.id, PaginationConfig={"PageSize": max_results}
+        )
+        assert all(len(p[items]) <= 2 for p in pages)
+        collected = [
+            item
+            for p in client.get_paginator(method).paginate(InstanceId=running.instance.id)
+            for item in p[items]
+        ]
+        expected = len(running.instance.attributes) if method == "list_predefined_attributes" else 50
+        assert len(collected) == expected
+
+    def test_the_page_cap_holds_for_list_user_proficiencies(self, start_emulator: EmulatorFactory) -> None:
+        running = start_emulator(behaviour=Behaviour(page_cap=2))
+        user = running.instance.add_user("paged.agent")
+        for value in ("English", "Spanish", "French", "German", "Portuguese"):
+            running.instance.set_proficiency(user.id, "language", value, 3)
+        client = running.client()
+        page = client.list_user_proficiencies(InstanceId=running.instance.id, UserId=user.id, MaxResults=100)
+        assert len(page["UserProficiencyList"]) == 2
+        assert len(_held(client, running.instance.id, user.id)) == 5
 
 
 class TestProficiencies:
@@ -295,52 +496,104 @@ class TestProficiencies:
         )
         assert len(_held(client, running.instance.id, user.id)) == 3
 
-    def test_associate_existing_overwrites_by_default(
+    def test_associate_existing_is_refused_by_default_and_nothing_in_the_call_applies(
         self, emulator: RunningEmulator, bare_user: str
     ) -> None:
+        # Given a user holding tier=Tier2 at 2
         client, instance_id = emulator.client(), emulator.instance.id
-        for level in (2, 4):
+        client.associate_user_proficiencies(
+            InstanceId=instance_id, UserId=bare_user, UserProficiencies=[_proficiency("tier", "Tier2", 2)]
+        )
+        # When one call associates it again beside a new pair
+        with pytest.raises(client.exceptions.InvalidRequestException, match="already associated"):
             client.associate_user_proficiencies(
                 InstanceId=instance_id,
                 UserId=bare_user,
-                UserProficiencies=[_proficiency("tier", "Tier2", level)],
+                UserProficiencies=[_proficiency("tier", "Tier2", 4), _proficiency("tier", "Tier3", 1)],
             )
-        assert _held(client, instance_id, bare_user) == {("tier", "Tier2"): 4.0}
+        # Then the call is refused whole: the old level stands and the new pair is not added
+        assert _held(client, instance_id, bare_user) == {("tier", "Tier2"): 2.0}
 
-    def test_associate_existing_can_be_configured_to_fail(self, start_emulator: EmulatorFactory) -> None:
-        running = start_emulator(behaviour=Behaviour(on_associate_existing=OnAssociateExisting.REJECT))
-        user = running.instance.add_user("strict.agent")
+    def test_associate_existing_can_be_configured_to_overwrite(self, start_emulator: EmulatorFactory) -> None:
+        running = start_emulator(behaviour=Behaviour(on_associate_existing=OnAssociateExisting.OVERWRITE))
+        user = running.instance.add_user("lenient.agent")
         client = running.client()
-        entry = [_proficiency("tier", "Tier2", 2)]
-        client.associate_user_proficiencies(
-            InstanceId=running.instance.id, UserId=user.id, UserProficiencies=entry
-        )
-        with pytest.raises(client.exceptions.InvalidRequestException, match="already associated"):
+        for level in (2, 4):
             client.associate_user_proficiencies(
-                InstanceId=running.instance.id, UserId=user.id, UserProficiencies=entry
-            )
-
-    def test_disassociate_missing_is_ignored_by_default(
-        self, emulator: RunningEmulator, bare_user: str
-    ) -> None:
-        client = emulator.client()
-        client.disassociate_user_proficiencies(
-            InstanceId=emulator.instance.id,
-            UserId=bare_user,
-            UserProficiencies=[_proficiency("tier", "Tier3")],
-        )
-        assert emulator.service.stats().calls["DisassociateUserProficiencies"] == 1
-
-    def test_disassociate_missing_can_be_configured_to_fail(self, start_emulator: EmulatorFactory) -> None:
-        running = start_emulator(behaviour=Behaviour(on_disassociate_missing=OnDisassociateMissing.REJECT))
-        user = running.instance.add_user("strict.agent")
-        client = running.client()
-        with pytest.raises(client.exceptions.InvalidRequestException, match="not associated"):
-            client.disassociate_user_proficiencies(
                 InstanceId=running.instance.id,
                 UserId=user.id,
-                UserProficiencies=[_proficiency("tier", "Tier3")],
+                UserProficiencies=[_proficiency("tier", "Tier2", level)],
             )
+        assert _held(client, running.instance.id, user.id) == {("tier", "Tier2"): 4.0}
+
+    def test_disassociate_missing_is_refused_by_default_and_nothing_in_the_call_applies(
+        self, emulator: RunningEmulator, bare_user: str
+    ) -> None:
+        client, instance_id = emulator.client(), emulator.instance.id
+        client.associate_user_proficiencies(
+            InstanceId=instance_id, UserId=bare_user, UserProficiencies=[_proficiency("tier", "Tier1", 1)]
+        )
+        with pytest.raises(client.exceptions.InvalidRequestException, match="not associated"):
+            client.disassociate_user_proficiencies(
+                InstanceId=instance_id,
+                UserId=bare_user,
+                UserProficiencies=[_proficiency("tier", "Tier1"), _proficiency("tier", "Tier3")],
+            )
+        assert _held(client, instance_id, bare_user) == {("tier", "Tier1"): 1.0}
+
+    def test_disassociate_missing_can_be_configured_to_be_ignored(
+        self, start_emulator: EmulatorFactory
+    ) -> None:
+        running = start_emulator(behaviour=Behaviour(on_disassociate_missing=OnDisassociateMissing.IGNORE))
+        user = running.instance.add_user("lenient.agent")
+        running.client().disassociate_user_proficiencies(
+            InstanceId=running.instance.id,
+            UserId=user.id,
+            UserProficiencies=[_proficiency("tier", "Tier3")],
+        )
+        assert running.service.stats().calls["DisassociateUserProficiencies"] == 1
+
+    @pytest.mark.parametrize(
+        "operation",
+        ["associate_user_proficiencies", "update_user_proficiencies", "disassociate_user_proficiencies"],
+    )
+    def test_a_write_of_no_proficiencies_is_refused(
+        self, emulator: RunningEmulator, bare_user: str, operation: str
+    ) -> None:
+        # The model sets no minimum on the list, so botocore sends `[]`: the service refuses it
+        client = emulator.client()
+        with pytest.raises(client.exceptions.InvalidParameterException, match="at least one"):
+            getattr(client, operation)(
+                InstanceId=emulator.instance.id, UserId=bare_user, UserProficiencies=[]
+            )
+
+    @pytest.mark.parametrize(
+        ("operation", "with_level"),
+        [
+            ("associate_user_proficiencies", True),
+            ("update_user_proficiencies", True),
+            ("disassociate_user_proficiencies", False),
+        ],
+    )
+    def test_a_pair_named_twice_in_one_call_is_refused_and_nothing_applies(
+        self, emulator: RunningEmulator, bare_user: str, operation: str, with_level: bool
+    ) -> None:
+        # Given a user holding language=English at 1
+        client, instance_id = emulator.client(), emulator.instance.id
+        client.associate_user_proficiencies(
+            InstanceId=instance_id,
+            UserId=bare_user,
+            UserProficiencies=[_proficiency("language", "English", 1)],
+        )
+        # When one call names language=English twice (at two levels, where levels are sent)
+        twice = [
+            _proficiency("language", "English", 2 if with_level else None),
+            _proficiency("language", "English", 3 if with_level else None),
+        ]
+        with pytest.raises(client.exceptions.InvalidParameterException, match="more than once"):
+            getattr(client, operation)(InstanceId=instance_id, UserId=bare_user, UserProficiencies=twice)
+        # Then nothing changed
+        assert _held(client, instance_id, bare_user) == {("language", "English"): 1.0}
 
 
 class TestPredefinedAttributes:
@@ -379,10 +632,24 @@ class TestPredefinedAttributes:
         assert described["PredefinedAttribute"]["Values"]["StringList"] == ["Card lost"]
 
 
+class FakeClock:
+    """The emulator's clock, moved only by the test: throttling then depends on the test's steps,
+    never on how fast the machine runs it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class TestQuotas:
     def test_a_burst_beyond_five_is_throttled_with_429(self, start_emulator: EmulatorFactory) -> None:
-        # Given Connect's default quota: 2 requests/s, burst 5, per API
-        running = start_emulator(quota=Quota(rate=2.0, burst=5))
+        # Given Connect's default quota: 2 requests/s, burst 5, per API, and a clock that stands still
+        running = start_emulator(quota=Quota(rate=2.0, burst=5), clock=FakeClock())
         client = running.client()
         # When 8 ListUsers calls arrive at once
         outcomes = []
@@ -393,37 +660,52 @@ class TestQuotas:
             except client.exceptions.ThrottlingException as error:
                 outcomes.append(f"throttled {error.response['ResponseMetadata']['HTTPStatusCode']}")
         # Then the burst of 5 passes, the rest are throttled, and another API has its own bucket
-        assert outcomes[:5] == ["ok"] * 5
-        assert set(outcomes[5:]) == {"throttled 429"}
+        assert outcomes == ["ok"] * 5 + ["throttled 429"] * 3
         client.list_predefined_attributes(InstanceId=running.instance.id)
         stats = running.service.stats()
-        assert stats.throttles["ListUsers"] == len(outcomes) - 5
+        assert stats.throttles["ListUsers"] == 3
         assert stats.throttles.get("ListPredefinedAttributes", 0) == 0
 
     def test_tokens_refill_at_the_rate(self, start_emulator: EmulatorFactory) -> None:
-        running = start_emulator(quota=Quota(rate=10.0, burst=1))
+        # Given 8 tokens a second, a bucket of 1, already spent (steps are powers of two, exact)
+        clock = FakeClock()
+        running = start_emulator(quota=Quota(rate=8.0, burst=1), clock=clock)
         client = running.client()
+        client.list_users(InstanceId=running.instance.id, MaxResults=1)
+        # Then half a token's time is not enough, a whole one is
+        clock.advance(0.0625)
+        with pytest.raises(client.exceptions.ThrottlingException):
+            client.list_users(InstanceId=running.instance.id, MaxResults=1)
+        clock.advance(0.0625)
+        client.list_users(InstanceId=running.instance.id, MaxResults=1)
+        # and a long pause refills the bucket to its size only
+        clock.advance(60)
         client.list_users(InstanceId=running.instance.id, MaxResults=1)
         with pytest.raises(client.exceptions.ThrottlingException):
             client.list_users(InstanceId=running.instance.id, MaxResults=1)
-        time.sleep(0.15)
-        client.list_users(InstanceId=running.instance.id, MaxResults=1)
 
     def test_botocore_retries_absorb_throttling(self, start_emulator: EmulatorFactory) -> None:
-        running = start_emulator(quota=Quota(rate=20.0, burst=2))
+        # Given 2 tokens a second, a bucket of 2, and a clock that moves a quarter second per attempt
+        clock = FakeClock()
+        running = start_emulator(quota=Quota(rate=2.0, burst=2), clock=clock)
         client = running.client(attempts=10)
+        client.meta.events.register("before-send.connect", lambda **_: clock.advance(0.25))
+        # When 6 calls are made with retries
         for _ in range(6):
             client.list_users(InstanceId=running.instance.id, MaxResults=1)
+        # Then all succeed: after the burst and one saved half token, every other attempt finds one
         stats = running.service.stats()
         assert stats.calls["ListUsers"] == 6
-        assert stats.throttles["ListUsers"] >= 1
+        assert stats.throttles["ListUsers"] == 3
 
     def test_quotas_can_differ_per_api(self, start_emulator: EmulatorFactory) -> None:
         running = start_emulator(
-            quota=Quota(rate=1.0, burst=1), quotas={"ListUsers": Quota(rate=1.0, burst=3)}
+            quota=Quota(rate=1.0, burst=1), quotas={"ListUsers": Quota(rate=1.0, burst=3)}, clock=FakeClock()
         )
         client = running.client()
         for _ in range(3):
+            client.list_users(InstanceId=running.instance.id, MaxResults=1)
+        with pytest.raises(client.exceptions.ThrottlingException):
             client.list_users(InstanceId=running.instance.id, MaxResults=1)
         client.list_predefined_attributes(InstanceId=running.instance.id)
         with pytest.raises(client.exceptions.ThrottlingException):
