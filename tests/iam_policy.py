@@ -31,7 +31,16 @@ from typing import Any
 import pytest
 
 from connect_emulator import ConnectEmulator, ConnectService, Instance, Quota
-from iam_enforcement import ACCOUNT, AccessLog, AwsCallEnforcer, Check, ConnectAuthorizer, Policy, Principal
+from iam_enforcement import (
+    ACCOUNT,
+    AccessLog,
+    AwsCallEnforcer,
+    Check,
+    ConnectAuthorizer,
+    Policy,
+    Principal,
+    not_authorized,
+)
 from iam_enforcement.policy import Effect, Statement
 from local_stand_ins import BUCKET, REGION, TABLE, TOPIC
 from tests.infrastructure.synthesis import INSTANCE_ID, Synthesis, synthesize
@@ -249,7 +258,7 @@ class Grant:
 
 def grants(policy: Policy, *, skip_prefixes: Iterable[str] = RUNTIME_ACTION_PREFIXES) -> list[Grant]:
     skip = tuple(skip_prefixes)
-    found = []
+    found: list[Grant] = []
     for index, statement in enumerate(policy.statements):
         if statement.effect is not Effect.ALLOW or statement.not_action or statement.not_resource:
             continue
@@ -297,11 +306,14 @@ class IamEnforcement:
         service.add_instance(instance)
         return ConnectEmulator(service).start()
 
+    def denial_lines(self, checks: Iterable[Check] | None = None) -> list[str]:
+        """One line per distinct refused (operation, action, resource), in AWS's words."""
+        refused = [c for c in (self.log.checks if checks is None else checks) if not c.allowed]
+        return [_denial_line(check, self.principal) for check in _distinct(refused)]
+
     def assert_all_allowed(self) -> None:
-        denials = self.log.denials
-        assert not denials, "the job role's policy refused calls the job made:\n" + "\n".join(
-            _denial_line(check, self.principal) for check in _distinct(denials)
-        )
+        lines = self.denial_lines()
+        assert not lines, "the job role's policy refused calls the job made:\n" + "\n".join(lines)
 
     def assert_no_unused_grants(self, checks: Iterable[Check] | None = None) -> None:
         unused = unused_grants(self.policy, self.log.checks if checks is None else checks)
@@ -316,8 +328,6 @@ def _distinct(checks: Iterable[Check]) -> list[Check]:
 
 
 def _denial_line(check: Check, principal: Principal) -> str:
-    from iam_enforcement import not_authorized
-
     return f"{check.operation}: " + not_authorized(
         principal, check.decision, quote_resource=check.action.startswith("s3:")
     )
