@@ -10,6 +10,7 @@
   both ways: nothing the job does is refused, and nothing the role grants goes unused.
 """
 
+from iam_enforcement import sar
 from iam_enforcement.aws_calls import AwsCallEnforcer, IamRequest, UnmappedOperation, enforce, iam_requests
 from iam_enforcement.connect import ConnectAuthorizer, connect_resources, instance_arn
 from iam_enforcement.decisions import ACCOUNT, AccessLog, Check, Principal, not_authorized
@@ -35,4 +36,5 @@ __all__ = [
     "iam_requests",
     "instance_arn",
     "not_authorized",
+    "sar",
 ]
