@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 
 from connect_emulator import SAMPLE_SEED, ConnectEmulator, load_seed
-from connect_profiles import settings
-from connect_profiles.adapters import clients as aws_clients
 from connect_profiles.entrypoints import handler
 from iam_enforcement.policy import action_matches_pattern, resource_matches_pattern
 from local_stand_ins import BASE_ENVIRONMENT, TABLE, Invocation, LocalAws, invoke
@@ -31,6 +29,7 @@ from tests.iam_policy import (
     synthesized_job_role,
     unused_grants,
 )
+from tests.lambda_environment import forget_settings
 
 HEADER = "identifier,identifier_type,action,attribute,value,level\n"
 
@@ -46,12 +45,6 @@ def local_aws() -> Iterator[LocalAws]:
         aws.create_resources()
         yield aws
         aws.stop()
-
-
-def _forget_settings() -> None:
-    settings.settings.cache_clear()
-    aws_clients.aws_clients.cache_clear()
-    handler._claim.cache_clear()
 
 
 @dataclass
@@ -132,9 +125,7 @@ SCENARIOS: dict[str, Scenario] = {
 # Granted for paths no scenario here reaches. Matched exactly: an entry that goes stale fails the test.
 NOT_REACHED_HERE = {
     "dynamodb:GetItem": "Powertools reads the record only when a conditional put fails without returning "
-    "it (DynamoDB returns it); the per-instance lease contract.JOB_TABLE names is not implemented yet",
-    "dynamodb:DeleteItem": "Powertools deletes the record only when the claimed function raises, which "
-    "the claim cannot; the per-instance lease is not implemented yet",
+    "it (ReturnValuesOnConditionCheckFailure; DynamoDB returns it), a fallback kept granted",
 }
 
 
@@ -150,13 +141,13 @@ def run_scenario(scenario: str, enforcement: IamEnforcement, local_aws: LocalAws
         patch.setenv("CONNECT_RATE", "1000")
         patch.setenv("CONNECT_BURST", "100")
         patch.setenv("USERS_PER_BATCH", "1")  # two batches: the journal is listed per batch
-        _forget_settings()
+        forget_settings()
         try:
             with enforcement.enforcer:
                 outcomes = SCENARIOS[scenario](local_aws, connect)
         finally:
             connect.stop()
-            _forget_settings()
+            forget_settings()
             local_aws.summaries()
     return Run(enforcement, connect, outcomes)
 

@@ -26,10 +26,8 @@ from connect_emulator import (
     load_seed,
 )
 from connect_emulator.server import ConnectEmulator
-from connect_profiles import settings
-from connect_profiles.adapters import clients as aws_clients
 from connect_profiles.adapters.s3 import S3Store
-from connect_profiles.entrypoints import durable, handler
+from connect_profiles.entrypoints import handler
 from local_stand_ins import (
     BASE_ENVIRONMENT,
     BUCKET,
@@ -41,8 +39,18 @@ from local_stand_ins import (
     start_connect,
 )
 from tests.conftest import UNTHROTTLED
+from tests.iam_policy import IamEnforcement, iam_enforced, job_role  # noqa: F401  (fixtures)
+from tests.lambda_environment import forget_settings
 
 EVENTS = Path(__file__).parents[1] / "fixtures" / "events"
+
+
+@pytest.fixture(autouse=True)
+def _iam(iam_enforced: IamEnforcement) -> IamEnforcement:  # noqa: F811  (the imported fixture)
+    """Every test here runs under the synthesised job role's policy: a refused call fails it."""
+    return iam_enforced
+
+
 HEADER = "identifier,identifier_type,action,attribute,value,level\n"
 
 
@@ -71,18 +79,11 @@ def connect(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Co
     # These tests are about behaviour, not pacing: far above Connect's 2/s.
     monkeypatch.setenv("CONNECT_RATE", "1000")
     monkeypatch.setenv("CONNECT_BURST", "100")
-    _forget_settings()
+    forget_settings()
     local_aws.summaries()  # drain what earlier tests published
     yield emulator
     emulator.stop()
-    _forget_settings()
-
-
-def _forget_settings() -> None:
-    # Settings and clients are read once per execution environment; each test is a new one.
-    settings.settings.cache_clear()
-    aws_clients.aws_clients.cache_clear()
-    durable._claimer.cache_clear()
+    forget_settings()
 
 
 def _run(event: dict[str, Any]) -> Invocation:
@@ -185,7 +186,7 @@ def test_a_large_file_runs_across_several_invocations(
     # Given batches of 5 users and an invocation told it always has too little time left
     monkeypatch.setenv("USERS_PER_BATCH", "5")
     monkeypatch.setenv("YIELD_BELOW_SECONDS", "100000")
-    _forget_settings()
+    forget_settings()
     instance = next(iter(connect.service.instances.values()))
     usernames = sorted(user.username for user in instance.users.values())[:23]
     event = local_aws.upload(
@@ -208,7 +209,7 @@ def test_a_crash_mid_job_resumes_without_sending_any_write_twice(
 ) -> None:
     # Given batches of 4 users, each needing an Associate, an Update and a Disassociate
     monkeypatch.setenv("USERS_PER_BATCH", "4")
-    _forget_settings()
+    forget_settings()
     instance = next(iter(connect.service.instances.values()))
     users = sorted(instance.users.values(), key=lambda user: user.username)[:10]
     rows = []
@@ -345,7 +346,7 @@ def test_an_outage_of_one_api_retries_the_batch_and_applies_each_change_once(
     try:
         _point_function_at(emulator, local_aws, monkeypatch)
         monkeypatch.setenv("CONNECT_MAX_ATTEMPTS", "1")
-        _forget_settings()
+        forget_settings()
         instance = next(iter(emulator.service.instances.values()))
         users = sorted(instance.users.values(), key=lambda user: user.username)[:12]
         event = local_aws.upload("incoming/outage.csv", _sample_file(_proficiency_changes(users)))
@@ -420,7 +421,7 @@ def test_two_uploads_never_interleave_their_connect_calls(
     local_aws.serialise_requests()
     monkeypatch.setenv("USERS_PER_BATCH", "2")
     monkeypatch.setenv("YIELD_BELOW_SECONDS", "100000")
-    _forget_settings()
+    forget_settings()
     instance = next(iter(connect.service.instances.values()))
     users = sorted(instance.users.values(), key=lambda user: user.username)[:12]
     first, second = users[:6], users[6:]
@@ -524,5 +525,5 @@ def _point_function_at(
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
     monkeypatch.setenv("CONNECT_RATE", "1000")
     monkeypatch.setenv("CONNECT_BURST", "100")
-    _forget_settings()
+    forget_settings()
     local_aws.summaries()
