@@ -137,6 +137,17 @@ class LocalAws:
                 received.append({"subject": envelope.get("Subject", ""), "body": envelope["Message"]})
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
+    def free_connect_instances(self) -> None:
+        """Delete every job's lease on a Connect instance. Tests reuse the sample instance's id, and a
+        test that makes a job die holding its lease (as a refused DeleteItem does) would otherwise
+        keep the next tests waiting until it expires."""
+        dynamodb = self.client("dynamodb")
+        pages = dynamodb.get_paginator("scan").paginate(TableName=TABLE, ProjectionExpression="id")
+        for page in pages:
+            for item in page["Items"]:
+                if item["id"]["S"].startswith("lease#"):
+                    dynamodb.delete_item(TableName=TABLE, Key={"id": item["id"]})
+
     def read(self, key: str) -> bytes:
         return bytes(self.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
 

@@ -131,11 +131,14 @@ class TestApply:
         assert all(r["user_id"] == jdoe.id for r in report[:4])
         # And retry.csv holds exactly the failed rows, in input format
         retry = _read_csv(out / "retry.csv")
-        assert [tuple(r.values()) for r in retry] == [
+        assert [tuple(r[c] for c in INPUT_COLUMNS) for r in retry] == [
             ("ghost", "username", "add", "tier", "Tier1", "1"),
             ("jdoe", "username", "add", "tier", "Tier2", "6"),
             ("jdoe", "username", "add", "language", "Klingon", "1"),
         ]
+        # With why each failed, after the input columns
+        assert list(retry[0]) == [*INPUT_COLUMNS, "message"]
+        assert retry[0]["message"].startswith("no user with username 'ghost'")
         # And backup.csv has every touched user's proficiencies before the job
         backup = {
             (r["identifier"], r["attribute"], r["value"], r["level"]) for r in _read_csv(out / "backup.csv")

@@ -8,7 +8,7 @@ per-user actions), S3/SNS/KMS/DynamoDB calls against theirs, with condition keys
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 from connect_emulator import SAMPLE_SEED, ConnectEmulator, load_seed
 from connect_profiles.entrypoints import handler
 from iam_enforcement.policy import action_matches_pattern, resource_matches_pattern
-from local_stand_ins import BASE_ENVIRONMENT, TABLE, Invocation, LocalAws, invoke
+from local_stand_ins import TABLE, Invocation, LocalAws, invoke
 from tests.conftest import UNTHROTTLED
 from tests.iam_policy import (
     Grant,
@@ -32,19 +32,6 @@ from tests.iam_policy import (
 from tests.lambda_environment import forget_settings
 
 HEADER = "identifier,identifier_type,action,attribute,value,level\n"
-
-
-@pytest.fixture(scope="module")
-def local_aws() -> Iterator[LocalAws]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in BASE_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        aws = LocalAws().start()
-        for name, value in aws.environment.items():
-            patch.setenv(name, value)
-        aws.create_resources()
-        yield aws
-        aws.stop()
 
 
 @dataclass
@@ -131,6 +118,7 @@ NOT_REACHED_HERE = {
 
 def run_scenario(scenario: str, enforcement: IamEnforcement, local_aws: LocalAws) -> Run:
     """One scenario's job(s) with the policy enforced, in a fresh sample instance."""
+    local_aws.free_connect_instances()  # a scenario whose refused DeleteItem left its lease
     connect = enforcement.start_connect(load_seed(SAMPLE_SEED), quota=UNTHROTTLED)
     instance = next(iter(connect.service.instances.values()))
     with pytest.MonkeyPatch.context() as patch:

@@ -29,7 +29,6 @@ from connect_emulator.server import ConnectEmulator
 from connect_profiles.adapters.s3 import S3Store
 from connect_profiles.entrypoints import handler
 from local_stand_ins import (
-    BASE_ENVIRONMENT,
     BUCKET,
     TABLE,
     Invocation,
@@ -52,19 +51,6 @@ def _iam(iam_enforced: IamEnforcement) -> IamEnforcement:  # noqa: F811  (the im
 
 
 HEADER = "identifier,identifier_type,action,attribute,value,level\n"
-
-
-@pytest.fixture(scope="module")
-def local_aws() -> Iterator[LocalAws]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in BASE_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        aws = LocalAws().start()
-        for name, value in aws.environment.items():
-            patch.setenv(name, value)
-        aws.create_resources()
-        yield aws
-        aws.stop()
 
 
 @pytest.fixture
@@ -136,6 +122,7 @@ def test_a_dropped_file_is_applied_reported_and_summarised(
         "rollback.csv",
         "retry.csv",
         "backup.csv",
+        "changes.csv",
     }
     report = _report(local_aws, prefix)
     assert [row["status"] for row in report] == [

@@ -421,9 +421,9 @@ def test_rejects_a_missing_level_column_when_there_are_add_or_update_rows() -> N
         "alice,username,remove,Lang,French",
         "alice,username, Update ,Lang,French",
     )
-    # When it is read, Then the message says level is needed for add and update rows, from line 3
+    # When it is read, Then the message says level is needed for set, add and update rows, from line 3
     message = rejection(data)
-    assert "level is needed for add and update rows" in message
+    assert "level is needed for set, add and update rows" in message
     assert "line 3" in message
     assert "1 to 5" in message
 
@@ -544,12 +544,12 @@ def test_check_row_accepts_whole_levels_1_to_5(action: str, level: str, expected
         "3.",
         ".5",
         "10",
-        "3,0",
+        "3,5",
         "\uff13",
         "0.0",
     ],
 )
-@pytest.mark.parametrize("action", ["add", "update"])
+@pytest.mark.parametrize("action", ["add", "update", "set"])
 def test_check_row_rejects_other_levels_naming_the_range_and_echoing_the_value(
     action: str, level: str
 ) -> None:
@@ -595,11 +595,11 @@ def test_check_row_rejects_an_unknown_identifier_type_listing_the_allowed_ones(i
     assert (repr(identifier_type) if identifier_type else "empty") in message
 
 
-@pytest.mark.parametrize("action", ["delete", "set", ""])
+@pytest.mark.parametrize("action", ["delete", "sync", ""])
 def test_check_row_rejects_an_unknown_action_listing_the_allowed_ones(action: str) -> None:
     message = check_row(row(action=action))
     assert isinstance(message, str)
-    assert "action must be add, update or remove" in message
+    assert "action must be add, update, remove or set" in message
     assert (repr(action) if action else "empty") in message
 
 
@@ -665,3 +665,52 @@ def test_find_duplicates_ignores_overfull_rows() -> None:
 def test_find_duplicates_on_read_rows_uses_spreadsheet_lines() -> None:
     data = csv_bytes(HEADER, "alice,username,add,Lang,French,3", "", " alice , username,add,Lang,French, 3")
     assert find_duplicates(read_csv(data).rows) == {4: 2}
+
+
+@pytest.mark.parametrize(("written", "level"), [("3,0", 3), ("4,00", 4), (" 2,0 ", 2)])
+def test_a_decimal_comma_level_is_read_as_a_whole_number(written: str, level: int) -> None:
+    # Given a level as a spreadsheet with a decimal comma writes it
+    checked = check_row(row(action="set", level=written))
+    # Then it is that whole number
+    assert isinstance(checked, Change)
+    assert checked.level == level
+
+
+def test_set_is_an_action_with_a_level() -> None:
+    checked = check_row(row(action=" SET ", level="4"))
+    assert isinstance(checked, Change)
+    assert (checked.action, checked.level) == (Action.SET, 4)
+
+
+@pytest.mark.parametrize("action", ["update", "remove"])
+def test_a_sync_file_refuses_update_and_remove_rows(action: str) -> None:
+    message = check_row(row(action=action, level="2"), sync=True)
+    assert message == "sync files list the desired proficiencies: use set"
+
+
+def test_a_sync_file_reads_add_as_set() -> None:
+    checked = check_row(row(action="add", level="2"), sync=True)
+    assert isinstance(checked, Change)
+    assert checked.action is Action.SET
+
+
+def test_a_sync_set_row_with_blank_attribute_value_and_level_says_the_user_holds_nothing() -> None:
+    checked = check_row(row(action="set", attribute="", value="", level=""), sync=True)
+    assert isinstance(checked, Change)
+    assert checked.empties
+    # And outside a sync file the same row is three problems
+    message = check_row(row(action="set", attribute="", value="", level=""))
+    assert isinstance(message, str)
+    assert "attribute is empty" in message
+    assert "value is empty" in message
+    assert "level is empty" in message
+
+
+def test_the_informational_columns_written_by_the_project_are_read_without_a_warning() -> None:
+    data = csv_bytes(
+        "identifier,identifier_type,action,attribute,value,level,username,message",
+        "u-1,user_id,add,Lang,French,3,alice,not assigned",
+    )
+    parsed = read_csv(data)
+    assert parsed.warnings == []
+    assert parsed.rows[0].cells() == ("u-1", "user_id", "add", "Lang", "French", "3")

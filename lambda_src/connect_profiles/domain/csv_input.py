@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from connect_profiles.domain.csv_output import QUOTE_PREFIX, restore_cell
 from connect_profiles.domain.model import (
+    INFORMATIONAL_COLUMNS,
     INPUT_COLUMNS,
     MAX_LEVEL,
     MIN_LEVEL,
@@ -48,11 +49,13 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 _UTF8_BOM = b"\xef\xbb\xbf"
 _SAMPLE_CHARS = 64 * 1024  # the header is looked for in this much text
 _ECHO_CHARS = 40  # how much of a bad cell a message repeats
-_LEVEL_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+# 3, 3.0 and, as spreadsheets with a decimal comma write it, 3,0
+_LEVEL_RE = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
 _LEVEL_FAST = {str(n): n for n in range(MIN_LEVEL, MAX_LEVEL + 1)}
 _IDENTIFIER_TYPES = {t.value: t for t in IdentifierType}
 _ACTIONS = {a.value: a for a in Action}
-_LEVELLED = frozenset({Action.ADD.value, Action.UPDATE.value})
+_LEVELLED = frozenset({Action.ADD.value, Action.UPDATE.value, Action.SET.value})
+SYNC_ONLY_SET = "sync files list the desired proficiencies: use set"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +148,9 @@ def read_csv(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedFile:
         )
     if LEVEL_COLUMN not in columns and first_levelled is not None:
         raise FileRejected(
-            f"The header has no 'level' column, but the file has add or update rows (first at line "
-            f"{first_levelled}): level is needed for add and update rows. Add a level column with a whole "
-            f"number from {MIN_LEVEL} to {MAX_LEVEL}."
+            f"The header has no 'level' column, but the file has set, add or update rows (first at line "
+            f"{first_levelled}): level is needed for set, add and update rows. Add a level column with a "
+            f"whole number from {MIN_LEVEL} to {MAX_LEVEL}."
         )
     return ParsedFile(rows=rows, warnings=warnings, encoding=encoding, delimiter=delimiter)
 
@@ -217,6 +220,8 @@ def _columns(header: list[str], delimiter: str, warnings: list[str]) -> dict[str
         name = _norm(restore_cell(cell.strip()))
         if not name:
             continue  # an unnamed column (e.g. trailing delimiters from a spreadsheet): ignored
+        if name in INFORMATIONAL_COLUMNS:
+            continue  # written by this project for people (username, message): read back silently
         if name in INPUT_COLUMNS:
             if name in columns:
                 raise FileRejected(
@@ -233,7 +238,7 @@ def _columns(header: list[str], delimiter: str, warnings: list[str]) -> dict[str
         raise FileRejected(
             f"The header is missing the required column{plural} {', '.join(missing)}. "
             f"Columns found (reading it as {_DELIMITER_NAMES[delimiter]}-delimited): {found}. "
-            f"The first row must name {', '.join(REQUIRED_COLUMNS)}, and level for add and update rows, "
+            f"The first row must name {', '.join(REQUIRED_COLUMNS)}, and level for set, add and update rows, "
             "in any order."
         )
     if unknown:
@@ -339,25 +344,30 @@ def _check_name(column: str, value: str, hint: str, errors: list[str]) -> None:
 
 
 def _level(text: str) -> int | str:
-    """A whole number 1-5 written as 3, 3.0 or 3.00; otherwise an error message."""
+    """A whole number 1-5 written as 3, 3.0, 3.00 or (decimal comma) 3,0; otherwise an error message."""
     fast = _LEVEL_FAST.get(text)
     if fast is not None:
         return fast
     value = text.strip()
     if not value:
-        return f"level is empty: add and update need a whole number from {MIN_LEVEL} to {MAX_LEVEL}"
+        return f"level is empty: set, add and update need a whole number from {MIN_LEVEL} to {MAX_LEVEL}"
     match = _LEVEL_RE.fullmatch(value)
     if match is not None and not (match.group(2) or "").strip("0"):
         number = int(match.group(1))
         if MIN_LEVEL <= number <= MAX_LEVEL:
             return number
     return (
-        f"level must be a whole number from {MIN_LEVEL} to {MAX_LEVEL} for add and update, got {_echo(value)}"
+        f"level must be a whole number from {MIN_LEVEL} to {MAX_LEVEL} for set, add and update, "
+        f"got {_echo(value)}"
     )
 
 
-def check_row(row: CsvRow) -> Change | str:
-    """Validate one row offline: a `Change`, or every problem found, joined by '; '."""
+def check_row(row: CsvRow, *, sync: bool = False) -> Change | str:
+    """Validate one row offline: a `Change`, or every problem found, joined by '; '.
+
+    In a sync file (`sync=True`) rows say what a user should hold: `set` (or `add`, read as set),
+    never update or remove; and a `set` row with blank attribute, value and level says the user
+    should hold nothing."""
     errors: list[str] = []
     if isinstance(row, OverfullRow):
         errors.append(row.problem)
@@ -370,7 +380,19 @@ def check_row(row: CsvRow) -> Change | str:
     action = _ACTIONS.get(row.action.strip().lower())
     if action is None:
         shown = _echo(row.action.strip()) if row.action.strip() else "it is empty"
-        errors.append(f"action must be add, update or remove, got {shown}")
+        errors.append(f"action must be add, update, remove or set, got {shown}")
+    elif sync and action in (Action.UPDATE, Action.REMOVE):
+        errors.append(SYNC_ONLY_SET)
+    elif sync:
+        action = Action.SET
+    if (
+        sync
+        and action is Action.SET
+        and not (row.attribute.strip() or row.value.strip() or row.level.strip())
+    ):
+        if errors or identifier_type is None:
+            return "; ".join(errors)
+        return Change(row=row, identifier_type=identifier_type, action=Action.SET, level=None)
     _check_name("attribute", row.attribute, "give the predefined attribute's name", errors)
     _check_name("value", row.value, "give one of the attribute's values", errors)
     level: int | None = None

@@ -17,11 +17,18 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from connect_profiles.domain.model import INPUT_COLUMNS, REPORT_COLUMNS, RowOutcome
+from connect_profiles.domain.model import (
+    CHANGES_COLUMNS,
+    INPUT_COLUMNS,
+    REPORT_COLUMNS,
+    ChangeRecord,
+    RowOutcome,
+)
 
 __all__ = [
     "BOM",
     "Cell",
+    "changes_csv",
     "input_format_csv",
     "report_csv",
     "restore_cell",
@@ -84,16 +91,45 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
 
 
 def report_csv(outcomes: Iterable[RowOutcome]) -> bytes:
-    """report.csv: one line per data row, with the row's cells as read."""
+    """report.csv: one line per data row, with the row's cells as read; `line` is blank on a sync
+    file's implicit removals, which are no row of the file."""
     return write_csv(
         REPORT_COLUMNS,
         (
-            (outcome.row.line, *outcome.row.cells(), outcome.user_id, outcome.status.value, outcome.message)
+            (
+                outcome.row.line or None,
+                *outcome.row.cells(),
+                outcome.user_id,
+                outcome.status.value,
+                outcome.message,
+            )
             for outcome in outcomes
         ),
     )
 
 
-def input_format_csv(rows: Iterable[Sequence[Cell]]) -> bytes:
-    """A file in the input format (rollback, retry, backup, exports); rows in INPUT_COLUMNS order."""
-    return write_csv(INPUT_COLUMNS, rows)
+def input_format_csv(rows: Iterable[Sequence[Cell]], informational: Sequence[str] = ()) -> bytes:
+    """A file in the input format (rollback, retry, backup, exports): rows in INPUT_COLUMNS order, then
+    any `informational` columns (INFORMATIONAL_COLUMNS), which the reader accepts and ignores."""
+    return write_csv((*INPUT_COLUMNS, *informational), rows)
+
+
+def changes_csv(changes: Iterable[ChangeRecord]) -> bytes:
+    """changes.csv: the audit trail, one line per (user, proficiency) changed, planned or failed."""
+    return write_csv(
+        CHANGES_COLUMNS,
+        (
+            (
+                c.user_id,
+                c.username,
+                c.attribute,
+                c.value,
+                c.level_before,
+                c.level_after,
+                c.status.value,
+                c.line or None,
+                c.message,
+            )
+            for c in changes
+        ),
+    )

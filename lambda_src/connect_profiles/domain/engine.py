@@ -18,15 +18,17 @@ from dataclasses import dataclass, field
 from connect_profiles.contract import DEFAULT_MAX_PROFICIENCIES
 from connect_profiles.domain.csv_input import DEFAULT_LIMITS, Limits, check_row, find_duplicates, read_csv
 from connect_profiles.domain.model import (
+    Action,
     Change,
+    ChangeRecord,
     CsvRow,
     IdentifierType,
     Proficiency,
     RowOutcome,
     Status,
 )
-from connect_profiles.domain.planning import UserPlan, fold
-from connect_profiles.domain.resolution import resolve_usernames
+from connect_profiles.domain.planning import UserPlan, fold, fold_sync
+from connect_profiles.domain.resolution import Directory, resolve_usernames
 from connect_profiles.ports import (
     CallCancelled,
     Connect,
@@ -65,6 +67,7 @@ class OfflineCheck:
     changes: list[Change]
     warnings: list[str]
     data_rows: int
+    sync: bool = False
 
 
 @dataclass(slots=True)
@@ -74,6 +77,10 @@ class UserWork:
     user_id: str
     changes: list[Change]
     notes: dict[int, str] = field(default_factory=dict)
+    username: str = ""  # for the files people read; "" where unknown
+    # The cells the user was first named by (a sync file's implicit removals carry them).
+    identifier: tuple[str, str] = ("", "")
+    sync: bool = False  # the rows are the user's whole desired set
 
 
 @dataclass(slots=True)
@@ -90,20 +97,27 @@ class UserResult:
     outcomes: list[RowOutcome]
     before: list[Proficiency]
     undo: list[Cells]  # input-format rows that restore what this user's calls changed
+    changes: list[ChangeRecord] = field(default_factory=list)
+    username: str = ""
+    read: bool = True  # False: the user was never read (not reached, or unknown): no backup row
 
 
 @dataclass(slots=True)
 class JobResult:
-    outcomes: list[RowOutcome]  # one per data row, by line
+    outcomes: list[RowOutcome]  # one per data row, by line; a sync file's implicit removals last
     backup: list[Cells]
     rollback: list[Cells]
     warnings: list[str]
     dry_run: bool = False
     denied: PermissionDenied | None = None
+    changes: list[ChangeRecord] = field(default_factory=list)
+    usernames: dict[str, str] = field(default_factory=dict)  # user id -> username, where known
+    sync: bool = False
 
     @property
-    def retry(self) -> list[CsvRow]:
-        return [outcome.row for outcome in self.outcomes if outcome.status is Status.FAILED]
+    def retry(self) -> list[RowOutcome]:
+        """The failed data rows (a sync file's implicit removals are not rows of the file)."""
+        return [o for o in self.outcomes if o.status is Status.FAILED and o.row.line > 0]
 
     def counts(self) -> Counter[str]:
         return Counter(outcome.status.value for outcome in self.outcomes)
@@ -123,8 +137,9 @@ class JobResult:
 # --- read -------------------------------------------------------------------------------------
 
 
-def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS) -> OfflineCheck:
-    """Read the file and check every row without Connect. Raises FileRejected for file problems."""
+def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS, *, sync: bool = False) -> OfflineCheck:
+    """Read the file and check every row without Connect. Raises FileRejected for file problems.
+    `sync`: a desired-state file (see `check_row`)."""
     parsed = read_csv(data, limits)
     duplicates = find_duplicates(parsed.rows)
     settled: list[RowOutcome] = []
@@ -134,12 +149,12 @@ def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS) -> OfflineCheck:
         if first is not None:
             settled.append(RowOutcome(row, Status.SKIPPED, f"duplicate of line {first}"))
             continue
-        checked = check_row(row)
+        checked = check_row(row, sync=sync)
         if isinstance(checked, str):
             settled.append(RowOutcome(row, Status.FAILED, checked))
         else:
             changes.append(checked)
-    return OfflineCheck(settled, changes, parsed.warnings, len(parsed.rows))
+    return OfflineCheck(settled, changes, parsed.warnings, len(parsed.rows), sync)
 
 
 # --- prepare ----------------------------------------------------------------------------------
@@ -147,36 +162,82 @@ def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS) -> OfflineCheck:
 
 def prepare(offline: OfflineCheck, gateway: Connect) -> JobPlan:
     """Check attributes and values, resolve usernames, and group the changes by user."""
-    attributes = sorted({change.row.attribute for change in offline.changes})
+    attributes = sorted({c.row.attribute for c in offline.changes if not c.empties})
     usernames = sorted(
         {c.row.identifier for c in offline.changes if c.identifier_type is IdentifierType.USERNAME}
     )
+    by_id = any(c.identifier_type is IdentifierType.USER_ID for c in offline.changes)
     user_count = gateway.count_users()  # fails fast on an unknown instance or bad credentials
     # Describing attributes and resolving usernames use different APIs, so they run side by side.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare") as pool:
         values_future = pool.submit(lambda: {name: gateway.attribute_values(name) for name in attributes})
-        resolved = resolve_usernames(gateway, usernames, user_count)
+        directory = resolve_usernames(gateway, usernames, user_count, name_ids=by_id)
         values = values_future.result()
 
     settled = list(offline.settled)
     users: dict[str, UserWork] = {}
     for change in offline.changes:
-        problem = _attribute_problem(change, values)
+        problem = "" if change.empties else _attribute_problem(change, values)
         if problem:
             settled.append(RowOutcome(change.row, Status.FAILED, problem))
             continue
         user_id, note = change.row.identifier, ""
         if change.identifier_type is IdentifierType.USERNAME:
-            resolution = resolved[change.row.identifier]
+            resolution = directory.usernames[change.row.identifier]
             if resolution.user_id is None:
                 settled.append(RowOutcome(change.row, Status.FAILED, resolution.note))
                 continue
             user_id, note = resolution.user_id, resolution.note
-        work = users.setdefault(user_id, UserWork(user_id, []))
+        elif directory.listed and user_id not in directory.names:
+            settled.append(
+                RowOutcome(change.row, Status.FAILED, f"no user with id {user_id!r} in this instance")
+            )
+            continue
+        identifier = (change.row.identifier, change.identifier_type.value)
+        work = users.setdefault(
+            user_id, UserWork(user_id, [], username=directory.names.get(user_id, ""), identifier=identifier)
+        )
         work.changes.append(change)
         if note:
             work.notes[change.row.line] = note
+    if offline.sync:
+        for work in users.values():
+            work.sync = True
+        settled += _all_or_nothing(users, settled, directory)
     return JobPlan(settled, list(users.values()), offline.warnings, offline.data_rows)
+
+
+def _all_or_nothing(
+    users: dict[str, UserWork], settled: list[RowOutcome], directory: Directory
+) -> list[RowOutcome]:
+    """In a sync file a user with any bad row is left untouched: every row of the user fails,
+    naming the bad line, and the user is taken out of the plan."""
+    bad_lines: dict[str, list[int]] = {}
+    for outcome in settled:
+        if outcome.status is Status.FAILED:
+            user_id = _named_user(outcome.row, directory)
+            if user_id in users:
+                bad_lines.setdefault(user_id, []).append(outcome.row.line)
+    failed: list[RowOutcome] = []
+    for user_id, lines in bad_lines.items():
+        work = users.pop(user_id)
+        shown = ", ".join(str(line) for line in sorted(lines))
+        message = (
+            f"not applied: line {shown} of this user failed its checks, and a sync file changes a user "
+            "all or nothing; fix it and drop the file again"
+        )
+        failed += [RowOutcome(change.row, Status.FAILED, message, user_id) for change in work.changes]
+    return failed
+
+
+def _named_user(row: CsvRow, directory: Directory) -> str | None:
+    kind, identifier = row.identifier_type.strip().lower(), row.identifier.strip()
+    if kind == IdentifierType.USER_ID.value:
+        return identifier
+    if kind == IdentifierType.USERNAME.value:
+        resolution = directory.usernames.get(identifier)
+        return resolution.user_id if resolution else None
+    return None
 
 
 def _attribute_problem(change: Change, values: Mapping[str, list[str] | None]) -> str:
@@ -239,7 +300,7 @@ class UsersRun:
 
 def not_reached(work: UserWork, reason: str) -> UserResult:
     """A user the job stopped before: every row failed, nothing read or changed."""
-    return UserResult(work.user_id, _fail_all(work, reason), [], [])
+    return UserResult(work.user_id, _fail_all(work, reason), [], [], username=work.username, read=False)
 
 
 def run_users(
@@ -314,19 +375,45 @@ def run_user(
         message = str(error)
         if isinstance(error, ConnectCallError) and error.not_found:
             message = f"no user with id {work.user_id!r} in this instance"
-        return UserResult(work.user_id, _fail_all(work, message), [], [])
+        return UserResult(work.user_id, _fail_all(work, message), [], [], username=work.username, read=False)
     remembered = journal.recall(work.user_id) if journal and not dry_run else None
     before = held if remembered is None else remembered
-    plan = fold(
-        work.user_id, before, work.changes, max_proficiencies=settings.max_proficiencies, notes=work.notes
-    )
+    limit = settings.max_proficiencies
+    if work.sync:
+        plan = fold_sync(
+            work.user_id, work.identifier, before, work.changes, max_proficiencies=limit, notes=work.notes
+        )
+    else:
+        plan = fold(work.user_id, before, work.changes, max_proficiencies=limit, notes=work.notes)
     if dry_run:
-        return UserResult(work.user_id, _as_planned(plan.outcomes), before, [])
+        plan.outcomes[:] = _as_planned(plan.outcomes)
+        return UserResult(work.user_id, plan.outcomes, before, [], _records(work, plan), work.username)
     if journal and remembered is None and plan.has_writes:
         journal.record(work.user_id, before)
     current = {(p.attribute, p.value): p.level for p in held}
     undo = _write(plan, current, gateway, halt, retry_later=retry_later)
-    return UserResult(work.user_id, plan.outcomes, before, undo)
+    return UserResult(work.user_id, plan.outcomes, before, undo, _records(work, plan), work.username)
+
+
+def _records(work: UserWork, plan: UserPlan) -> list[ChangeRecord]:
+    """changes.csv's rows for this user: each pair the job changed, planned or failed to change,
+    with the outcome of the last row that asked for it."""
+    records = []
+    for key, indexes in plan.carried.items():
+        outcome = plan.outcomes[indexes[-1]]
+        records.append(
+            ChangeRecord(
+                work.user_id,
+                work.username,
+                *key,
+                level_before=plan.before.get(key),
+                level_after=plan.after.get(key),
+                status=outcome.status,
+                line=outcome.row.line,
+                message=outcome.message,
+            )
+        )
+    return records
 
 
 def _is_passing(error: Exception) -> bool:
@@ -468,20 +555,38 @@ def _as_planned(outcomes: list[RowOutcome]) -> list[RowOutcome]:
 _UNDO_ORDER = {"remove": 0, "update": 1, "add": 2}
 
 
-def assemble(plan: JobPlan, results: Iterable[UserResult], *, dry_run: bool) -> JobResult:
+def assemble(plan: JobPlan, results: Iterable[UserResult], *, dry_run: bool, sync: bool = False) -> JobResult:
     outcomes = list(plan.settled)
     backup: list[Cells] = []
     undo: list[Cells] = []
+    changes: list[ChangeRecord] = []
+    usernames: dict[str, str] = {}
     for result in results:
         outcomes.extend(result.outcomes)
-        backup.extend(
-            (result.user_id, "user_id", "add", p.attribute, p.value, str(p.level)) for p in result.before
-        )
+        if result.read:
+            backup.extend(backup_rows(result.user_id, result.before))
         undo.extend(result.undo)
-    outcomes.sort(key=lambda outcome: outcome.row.line)
+        changes.extend(result.changes)
+        if result.username:
+            usernames[result.user_id] = result.username
+    # By line; a sync file's implicit removals (line 0) after the data rows, in the users' order.
+    outcomes.sort(key=lambda outcome: (outcome.row.line == 0, outcome.row.line))
     # Removals first, so that dropped back in, the rollback never meets the per-agent limit.
     undo.sort(key=lambda row: _UNDO_ORDER[row[2]])
-    return JobResult(outcomes, backup, undo, plan.warnings, dry_run)
+    return JobResult(
+        outcomes, backup, undo, plan.warnings, dry_run, changes=changes, usernames=usernames, sync=sync
+    )
+
+
+def backup_rows(user_id: str, held: Sequence[Proficiency]) -> list[Cells]:
+    """A user's proficiencies as `set` rows of a sync file: dropped into sync/ they put the user back
+    exactly. A user who held nothing gets the one row that says so (blank attribute, value, level)."""
+    if not held:
+        return [(user_id, IdentifierType.USER_ID.value, Action.SET.value, "", "", "")]
+    return [
+        (user_id, IdentifierType.USER_ID.value, Action.SET.value, p.attribute, p.value, str(p.level))
+        for p in held
+    ]
 
 
 def run_job(
@@ -492,10 +597,11 @@ def run_job(
     dry_run: bool,
     progress: Progress | None = None,
     interrupt: threading.Event | None = None,
+    sync: bool = False,
 ) -> JobResult:
     """The whole job in one go (the CLI's path; the Lambda checkpoints between the steps). There is
     no later attempt here, so errors that may pass fail their rows, and retry.csv holds them."""
-    plan = prepare(check_offline(data, settings.limits), gateway)
+    plan = prepare(check_offline(data, settings.limits, sync=sync), gateway)
     run = run_users(
         plan.users,
         gateway,
@@ -505,6 +611,6 @@ def run_job(
         interrupt=interrupt,
         retry_later=False,
     )
-    result = assemble(plan, run.results, dry_run=dry_run)
+    result = assemble(plan, run.results, dry_run=dry_run, sync=sync)
     result.denied = run.denied
     return result

@@ -9,6 +9,7 @@ from connect_profiles.domain.engine import Cells, JobPlan, UserResult, UserWork
 from connect_profiles.domain.model import (
     Action,
     Change,
+    ChangeRecord,
     CsvRow,
     IdentifierType,
     Proficiency,
@@ -57,6 +58,9 @@ def users_to_json(users: list[UserWork]) -> list[dict[str, Any]]:
             "id": work.user_id,
             "changes": [_change(c) for c in work.changes],
             "notes": {str(line): note for line, note in work.notes.items()},
+            "username": work.username,
+            "identifier": list(work.identifier),
+            "sync": work.sync,
         }
         for work in users
     ]
@@ -68,9 +72,31 @@ def users_from_json(data: list[dict[str, Any]]) -> list[UserWork]:
             entry["id"],
             [_change_from(c) for c in entry["changes"]],
             {int(line): note for line, note in entry["notes"].items()},
+            username=entry["username"],
+            identifier=(entry["identifier"][0], entry["identifier"][1]),
+            sync=entry["sync"],
         )
         for entry in data
     ]
+
+
+def _record(change: ChangeRecord) -> list[Any]:
+    return [
+        change.user_id,
+        change.username,
+        change.attribute,
+        change.value,
+        change.level_before,
+        change.level_after,
+        change.status.value,
+        change.line,
+        change.message,
+    ]
+
+
+def _record_from(data: list[Any]) -> ChangeRecord:
+    uid, username, attribute, value, before, after, status, line, message = data
+    return ChangeRecord(uid, username, attribute, value, before, after, Status(status), line, message)
 
 
 def plan_to_json(plan: JobPlan) -> dict[str, Any]:
@@ -102,6 +128,9 @@ def results_to_json(results: list[UserResult]) -> list[dict[str, Any]]:
             "outcomes": [_outcome(o) for o in r.outcomes],
             "before": proficiencies_to_json(r.before),
             "undo": [list(cells) for cells in r.undo],
+            "changes": [_record(c) for c in r.changes],
+            "username": r.username,
+            "read": r.read,
         }
         for r in results
     ]
@@ -117,6 +146,9 @@ def results_from_json(data: list[dict[str, Any]]) -> list[UserResult]:
                 [_outcome_from(o) for o in entry["outcomes"]],
                 proficiencies_from_json(entry["before"]),
                 undo,
+                [_record_from(c) for c in entry["changes"]],
+                entry["username"],
+                entry["read"],
             )
         )
     return results

@@ -19,6 +19,20 @@ REPORT_COLUMNS = (
     "status",
     "message",
 )
+# Columns the project writes after the input ones (rollback, retry, backup, exports) for people to
+# read; the reader accepts them without a warning and ignores them.
+INFORMATIONAL_COLUMNS = ("username", "message")
+CHANGES_COLUMNS = (
+    "user_id",
+    "username",
+    "attribute",
+    "value",
+    "level_before",
+    "level_after",
+    "status",
+    "line",
+    "message",
+)
 MIN_LEVEL = 1
 MAX_LEVEL = 5
 
@@ -27,6 +41,7 @@ class Action(StrEnum):
     ADD = "add"
     UPDATE = "update"
     REMOVE = "remove"
+    SET = "set"  # add if absent, update if held at another level
 
 
 class IdentifierType(StrEnum):
@@ -59,7 +74,8 @@ class CsvRow:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A row that passed the offline checks. `level` is None for remove."""
+    """A row that passed the offline checks. `level` is None for remove, and for the `set` row of
+    a sync file that says the user's desired set is empty (blank attribute, value and level)."""
 
     row: CsvRow
     identifier_type: IdentifierType
@@ -70,12 +86,33 @@ class Change:
     def key(self) -> tuple[str, str]:
         return (self.row.attribute, self.row.value)
 
+    @property
+    def empties(self) -> bool:
+        """The sync row that says: this user holds nothing."""
+        return self.action is Action.SET and self.level is None
+
 
 @dataclass(frozen=True, slots=True)
 class Proficiency:
     attribute: str
     value: str
     level: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """One (user, proficiency) change made, planned or failed: a line of changes.csv. Levels are
+    None where the pair was not held (before) or is not held any more (after)."""
+
+    user_id: str
+    username: str
+    attribute: str
+    value: str
+    level_before: int | None
+    level_after: int | None
+    status: Status
+    line: int  # the input line that asked for it; 0 for a sync file's implicit removal
+    message: str
 
 
 @dataclass(frozen=True, slots=True)

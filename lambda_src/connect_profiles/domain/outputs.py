@@ -1,4 +1,4 @@
-"""What a job writes: the four CSV files and the summary message."""
+"""What a job writes: its CSV files and the summary message."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connect_profiles.domain.csv_output import input_format_csv, report_csv
+from connect_profiles.domain.csv_output import changes_csv, input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import Denial, Status
+from connect_profiles.domain.model import ChangeRecord, Denial, Status
 
 REPORT = "report.csv"
 ROLLBACK = "rollback.csv"
 RETRY = "retry.csv"
 BACKUP = "backup.csv"
+CHANGES = "changes.csv"
+CHANGES_SHOWN = 20  # a small job's summary lists its changes
 # SNS: "ASCII text that begins with a letter, number, or punctuation mark; must not include line
 # breaks or control characters; and must be less than 100 characters long" (Publish API reference).
 SUBJECT_LIMIT = 99
@@ -22,11 +24,19 @@ STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
 
 
 def render_files(result: JobResult) -> dict[str, bytes]:
+    """The job's CSV files. rollback.csv and backup.csv name users by id and add the username after
+    the input columns; retry.csv adds why each row failed. The reader ignores those columns."""
+    names = result.usernames
     return {
         REPORT: report_csv(result.outcomes),
-        ROLLBACK: input_format_csv(result.rollback),
-        RETRY: input_format_csv(row.cells() for row in result.retry),
-        BACKUP: input_format_csv(result.backup),
+        ROLLBACK: input_format_csv(
+            ((*cells, names.get(cells[0], "")) for cells in result.rollback), ("username",)
+        ),
+        RETRY: input_format_csv(((*o.row.cells(), o.message) for o in result.retry), ("message",)),
+        BACKUP: input_format_csv(
+            ((*cells, names.get(cells[0], "")) for cells in result.backup), ("username",)
+        ),
+        CHANGES: changes_csv(result.changes),
     }
 
 
@@ -80,16 +90,30 @@ def summarise(
             f"{f.message}"
             for f in failures[:FAILURES_SHOWN]
         ]
+    if 0 < len(result.changes) <= CHANGES_SHOWN:
+        lines += ["", "Changes:" if not result.dry_run else "Changes it would make:"]
+        lines += [f"  {_change_line(change)}" for change in result.changes]
     lines += ["", *(f"Warning: {warning}" for warning in result.warnings)] if result.warnings else []
+    retry_to = "sync/" if result.sync else "incoming/"
     lines += [
         "",
         f"Files in {location}:",
         f"  {REPORT}: every row with its status and message",
+        f"  {CHANGES}: every proficiency changed, per user, before and after",
         f"  {ROLLBACK}: drop it into incoming/ to undo this job's changes",
-        f"  {RETRY}: the failed rows, to fix and drop again",
-        f"  {BACKUP}: every touched user's proficiencies before the job",
+        f"  {RETRY}: the failed rows, to fix and drop into {retry_to} again",
+        f"  {BACKUP}: every touched user's proficiencies before the job; drop it into sync/ to put them "
+        "back exactly",
     ]
     return Summary(subject, "\n".join(lines))
+
+
+def _change_line(change: ChangeRecord) -> str:
+    who = change.username or change.user_id
+    before = "-" if change.level_before is None else str(change.level_before)
+    after = "-" if change.level_after is None else str(change.level_after)
+    where = f"line {change.line}" if change.line else "not in the desired state"
+    return f"{who}: {change.attribute}={change.value} {before} -> {after} ({change.status.value}, {where})"
 
 
 def ascii_text(text: str) -> str:

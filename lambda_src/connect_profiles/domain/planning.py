@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from connect_profiles.domain.model import Action, Change, Proficiency, RowOutcome, Status
+from connect_profiles.domain.model import Action, Change, CsvRow, Proficiency, RowOutcome, Status
 
 Key = tuple[str, str]
 
@@ -85,6 +85,14 @@ def fold(
 def _apply_row(change: Change, state: dict[Key, int], limit: int) -> tuple[Status, str]:
     key, level = change.key, change.level
     held = state.get(key)
+    if change.action is Action.SET:
+        assert level is not None
+        if held is None:
+            return _apply_row(Change(change.row, change.identifier_type, Action.ADD, level), state, limit)
+        if held == level:
+            return Status.SKIPPED, f"already at level {held}"
+        state[key] = level
+        return Status.SUCCEEDED, f"updated from level {held} to {level}"
     if change.action is Action.ADD:
         assert level is not None
         if held is not None:
@@ -109,3 +117,91 @@ def _apply_row(change: Change, state: dict[Key, int], limit: int) -> tuple[Statu
         return Status.SKIPPED, "not assigned"
     del state[key]
     return Status.SUCCEEDED, f"removed (was level {held})"
+
+
+NOT_DESIRED = "not in the desired state"
+
+
+def fold_sync(
+    user_id: str,
+    identifier: tuple[str, str],
+    held: Iterable[Proficiency],
+    changes: Iterable[Change],
+    *,
+    max_proficiencies: int,
+    notes: Mapping[int, str] | None = None,
+) -> UserPlan:
+    """A sync file's rows for one user are the user's whole desired set: listed pairs end at their
+    levels, held pairs not listed are removed, each removal reported on a row of its own (line 0,
+    after the data rows) carrying `identifier` (the cells the user was named by). The per-agent
+    limit applies to the final set; over it, or with one pair listed at two levels, nothing
+    changes and every row of the user fails."""
+    changes = list(changes)
+    before = {(p.attribute, p.value): p.level for p in held}
+    desired: dict[Key, int] = {}
+    first_line: dict[Key, int] = {}
+    for change in changes:
+        if change.empties:
+            continue
+        assert change.level is not None
+        if change.key in desired and desired[change.key] != change.level:
+            name, value = change.key
+            return _refuse_all(
+                user_id,
+                before,
+                changes,
+                f"{name}={value} is listed twice with different levels (lines {first_line[change.key]} "
+                f"and {change.row.line}); the user was left unchanged",
+            )
+        desired[change.key] = change.level
+        first_line.setdefault(change.key, change.row.line)
+    if len(desired) > max_proficiencies:
+        return _refuse_all(
+            user_id,
+            before,
+            changes,
+            f"the desired set has {len(desired)} proficiencies, over the limit of {max_proficiencies} "
+            "per agent; the user was left unchanged",
+        )
+    notes = notes or {}
+    outcomes: list[RowOutcome] = []
+    carried: dict[Key, list[int]] = {}
+    removals = [key for key in before if key not in desired]
+    for change in changes:
+        if change.empties:
+            status, message = (
+                (Status.SUCCEEDED, f"desired set is empty: {len(removals)} removed")
+                if removals
+                else (Status.SKIPPED, "already holds nothing")
+            )
+        else:
+            status, message = _desired_row(change, before, first_line)
+            if status is Status.SUCCEEDED:
+                carried.setdefault(change.key, []).append(len(outcomes))
+        note = notes.get(change.row.line)
+        outcomes.append(RowOutcome(change.row, status, f"{message}; {note}" if note else message, user_id))
+    id_cell, id_type = identifier
+    for key in removals:
+        row = CsvRow(0, id_cell, id_type, Action.REMOVE.value, *key, "")
+        carried[key] = [len(outcomes)]
+        outcomes.append(RowOutcome(row, Status.SUCCEEDED, NOT_DESIRED, user_id))
+    return UserPlan(user_id, before, desired, outcomes, carried)
+
+
+def _desired_row(
+    change: Change, before: Mapping[Key, int], first_line: Mapping[Key, int]
+) -> tuple[Status, str]:
+    assert change.level is not None
+    if first_line[change.key] != change.row.line:
+        return Status.SKIPPED, f"already listed at line {first_line[change.key]}"
+    held = before.get(change.key)
+    if held is None:
+        return Status.SUCCEEDED, f"added at level {change.level}"
+    if held == change.level:
+        return Status.SKIPPED, f"already at level {held}"
+    return Status.SUCCEEDED, f"updated from level {held} to {change.level}"
+
+
+def _refuse_all(user_id: str, before: dict[Key, int], changes: Iterable[Change], message: str) -> UserPlan:
+    outcomes = [RowOutcome(change.row, Status.FAILED, message, user_id) for change in changes]
+    return UserPlan(user_id, before, dict(before), outcomes, {})

@@ -21,12 +21,26 @@ class Resolved:
     note: str = ""  # a remark for the row's message, or why the username did not resolve
 
 
-def resolve_usernames(gateway: Connect, usernames: Collection[str], user_count: int) -> dict[str, Resolved]:
-    if not usernames:
-        return {}
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """Who the file's rows name: each username's user id, and a username for every user id known."""
+
+    usernames: dict[str, Resolved]
+    names: dict[str, str]  # user id -> username
+    listed: bool  # every user of the instance was listed, so an id not in `names` does not exist
+
+
+def resolve_usernames(
+    gateway: Connect, usernames: Collection[str], user_count: int, *, name_ids: bool = False
+) -> Directory:
+    """Resolve `usernames` at the fewest calls. With `name_ids` (the file names users by id) the
+    instance is listed anyway, one ListUsers call per 1,000 users, so that the files people read
+    carry usernames and an unknown id fails without a call of its own."""
+    if not usernames and not name_ids:
+        return Directory({}, {}, False)
     listing_cost = max(1, math.ceil(user_count / LIST_USERS_PAGE))
-    if len(usernames) > listing_cost:
-        return _match_all(usernames, list(gateway.list_users()))
+    if name_ids or len(usernames) > listing_cost:
+        return _listed(usernames, list(gateway.list_users()), {})
     resolved: dict[str, Resolved] = {}
     misses: list[str] = []
     for username in usernames:
@@ -38,8 +52,12 @@ def resolve_usernames(gateway: Connect, usernames: Collection[str], user_count: 
             misses.append(username)
     if misses:
         # SearchUsers cannot be trusted to match case-insensitively: look at every username once.
-        resolved.update(_match_all(misses, list(gateway.list_users())))
-    return resolved
+        return _listed(misses, list(gateway.list_users()), resolved)
+    return Directory(resolved, {r.user_id: name for name, r in resolved.items() if r.user_id}, False)
+
+
+def _listed(usernames: Collection[str], users: list[UserRef], resolved: dict[str, Resolved]) -> Directory:
+    return Directory({**resolved, **_match_all(usernames, users)}, {u.id: u.username for u in users}, True)
 
 
 def _match_all(usernames: Collection[str], users: list[UserRef]) -> dict[str, Resolved]:
