@@ -1,4 +1,5 @@
-"""The whole product in one stack: storage, notifications, idempotency, the job and its alarms."""
+"""The whole product in one stack: storage, notifications, idempotency, the job, its schedule
+and its alarms."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from infra.job_function import JobFunction
 from infra.monitoring import JobMonitoring
 from infra.notifications import JobNotifications
 from infra.settings import Settings
+from infra.snapshots import SnapshotSchedule
 from infra.storage import JobStorage
 
 # CDK's singleton that applies bucket notification configurations (a custom resource).
@@ -48,6 +50,14 @@ class ConnectProfilesStack(Stack):
             bucket=storage.bucket,
         )
         storage.notify_on_new_input(job.alias)
+        if settings.snapshot_schedule is not None:
+            SnapshotSchedule(
+                self,
+                "Snapshots",
+                expression=settings.snapshot_schedule,
+                target=job.alias,
+                dead_letter_queue=job.failed_events,
+            )
         JobMonitoring(
             self,
             "Monitoring",
