@@ -101,7 +101,7 @@ class JobDashboard(Construct):
         )
         self.dashboard.add_widgets(
             graph(
-                "Connect retries (throttles and errors botocore retried)",
+                "Connect retries",
                 [job_metric("ConnectRetries", mode) for mode in MODES],
             ),
             graph(
@@ -116,7 +116,8 @@ class JobDashboard(Construct):
                 unit="Seconds",
             ),
         )
-        # Function-wide, not the alias's: executions replay on the version they started on.
+        # The function's metrics are function-wide, not the alias's, as the alarms are: executions
+        # replay on the version they started on.
         self.dashboard.add_widgets(
             graph(
                 "Failed events (on-failure queue)",
