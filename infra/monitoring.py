@@ -43,8 +43,9 @@ class JobMonitoring(Construct):
         self.failed_events = cloudwatch.Alarm(
             self,
             "FailedEvents",
-            alarm_description="An upload event could not be processed and is in the on-failure queue. "
-            "The message holds the original S3 event; fix the cause and upload the file again.",
+            alarm_description="An event could not be processed and is in the on-failure queue. For an "
+            "upload the message holds the original S3 event: fix the cause and upload the file again. A "
+            "snapshot event the schedule could not deliver, or that failed, is there too.",
             metric=failed_events.metric_approximate_number_of_messages_visible(
                 period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM
             ),

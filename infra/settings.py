@@ -11,7 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from connect_profiles.contract import DEFAULT_CONNECT_BURST, DEFAULT_CONNECT_RATE, DEFAULT_MAX_PROFICIENCIES
+from connect_profiles.contract import (
+    DEFAULT_CONNECT_BURST,
+    DEFAULT_CONNECT_RATE,
+    DEFAULT_MAX_PROFICIENCIES,
+    DEFAULT_SNAPSHOT_SCHEDULE,
+)
 
 # Context key -> what it is, for error messages and the README.
 CONTEXT_KEYS: Mapping[str, str] = {
@@ -24,11 +29,23 @@ CONTEXT_KEYS: Mapping[str, str] = {
     ),
     "reservedConcurrency": "reserved concurrency, or 'off' (default 1: one job at a time)",
     "reportRetentionDays": "days before reports/ objects expire (default 90)",
+    "snapshotSchedule": (
+        f"when the daily snapshot runs, in UTC: a cron(...) or rate(...) expression, or 'off' "
+        f"(default {DEFAULT_SNAPSHOT_SCHEDULE})"
+    ),
 }
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _OFF = frozenset({"off", "none", "false", "unreserved"})
+_SCHEDULE_OFF = frozenset({"off", "none", "false"})
+# EventBridge Scheduler's recurring expressions (Scheduler User Guide, "Schedule types"). Its cron has
+# six fields: minutes hours day-of-month month day-of-week year.
+_CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#-]+$")
+_CRON_FIELDS = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
+_CRON_EXAMPLE = "e.g. cron(0 2 * * ? *) for 02:00 UTC daily"
+_RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
 
 
 class SettingsError(ValueError):
@@ -50,6 +67,8 @@ class Settings:
     # None: no reserved concurrency (for accounts whose concurrency quota cannot spare any).
     reserved_concurrency: int | None = 1
     report_retention_days: int = 90
+    # A Scheduler cron(...) or rate(...) expression, evaluated in UTC; None: no snapshot schedule.
+    snapshot_schedule: str | None = DEFAULT_SNAPSHOT_SCHEDULE
 
     @classmethod
     def from_context(cls, context: Mapping[str, object]) -> Settings:
@@ -70,6 +89,7 @@ class Settings:
             report_retention_days=parser.integer(
                 "reportRetentionDays", default=cls.report_retention_days, minimum=1, maximum=36500
             ),
+            snapshot_schedule=parser.schedule("snapshotSchedule", default=cls.snapshot_schedule),
         )
         if problems:
             raise SettingsError(problems)
@@ -177,3 +197,59 @@ class _Parser:
             self._fail(key, "0 would disable the function; use 'off' for no reserved concurrency")
             return default
         return self.integer(key, default=default or 1, minimum=1, maximum=10000)
+
+    def schedule(self, key: str, *, default: str | None) -> str | None:
+        """A recurring Scheduler expression, checked here so that a typo fails the synth, not the deploy."""
+        value = self._raw(key)
+        if value is None:
+            return default
+        if value is False or (isinstance(value, str) and value.lower() in _SCHEDULE_OFF):
+            return None
+        if not isinstance(value, str):
+            self._fail(key, f"{value!r} is not a cron(...) or rate(...) expression, or 'off'")
+            return default
+        problem = _schedule_problem(value)
+        if problem is not None:
+            self._fail(key, f"{value!r} {problem}")
+            return default
+        cron = _CRON.match(value)
+        # One space between cron fields, however the value was typed.
+        return f"cron({' '.join(cron.group('fields').split())})" if cron is not None else value
+
+
+def _schedule_problem(expression: str) -> str | None:
+    """Why `expression` is not a recurring Scheduler expression, or None when it is one."""
+    cron = _CRON.match(expression)
+    if cron is not None:
+        return _cron_problem(cron.group("fields").split())
+    rate = _RATE.match(expression)
+    if rate is not None:
+        value, unit = int(rate.group("value")), rate.group("unit")
+        if value == 0:
+            return "never fires; the rate must be at least 1"
+        if (value == 1) != (not unit.endswith("s")):
+            return "needs a singular unit for 1 and a plural one otherwise, e.g. rate(1 day), rate(12 hours)"
+        return None
+    if expression.startswith("at("):
+        return "is a one-time schedule; the snapshot needs a recurring cron(...) or rate(...) expression"
+    return f"is not a cron(...) or rate(...) expression, or 'off'; {_CRON_EXAMPLE}"
+
+
+def _cron_problem(fields: list[str]) -> str | None:
+    if len(fields) != len(_CRON_FIELDS):
+        return (
+            f"has {len(fields)} cron fields; Scheduler's cron has six "
+            f"({' '.join(_CRON_FIELDS)}), {_CRON_EXAMPLE}"
+        )
+    for name, field in zip(_CRON_FIELDS, fields, strict=True):
+        if not _CRON_FIELD.match(field):
+            return f"has an invalid {name} field {field!r}"
+    day_of_month, day_of_week = fields[2], fields[4]
+    if (day_of_month == "?") == (day_of_week == "?"):
+        return f"must have '?' in exactly one of day-of-month and day-of-week; {_CRON_EXAMPLE}"
+    for name, field, maximum in (("minutes", fields[0], 59), ("hours", fields[1], 23)):
+        # Plain numbers and ranges only; an increment (a/b) may exceed the field's maximum.
+        numbers = [int(n) for part in field.split(",") for n in part.split("/")[0].split("-") if n.isdigit()]
+        if any(number > maximum for number in numbers):
+            return f"has {name} {field!r} outside 0-{maximum}"
+    return None

@@ -1,4 +1,5 @@
-"""The whole product in one stack: storage, notifications, idempotency, the job and its alarms."""
+"""The whole product in one stack: storage, notifications, idempotency, the job, its schedule, alarms and
+dashboard."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from constructs import Construct
 
 from connect_profiles.contract import APPLY_PREFIX, DRY_RUN_PREFIX, REPORTS_PREFIX
 from infra.bundling import job_code
+from infra.dashboard import JobDashboard
 from infra.idempotency import IdempotencyStore
 from infra.job_function import JobFunction
 from infra.monitoring import JobMonitoring
 from infra.notifications import JobNotifications
 from infra.settings import Settings
+from infra.snapshots import SnapshotSchedule
 from infra.storage import JobStorage
 
 # CDK's singleton that applies bucket notification configurations (a custom resource).
@@ -48,12 +51,27 @@ class ConnectProfilesStack(Stack):
             bucket=storage.bucket,
         )
         storage.notify_on_new_input(job.alias)
-        JobMonitoring(
+        if settings.snapshot_schedule is not None:
+            SnapshotSchedule(
+                self,
+                "Snapshots",
+                expression=settings.snapshot_schedule,
+                target=job.alias,
+                dead_letter_queue=job.failed_events,
+            )
+        monitoring = JobMonitoring(
             self,
             "Monitoring",
             function=job.function,
             failed_events=job.failed_events,
             topic=notifications.topic,
+        )
+        dashboard = JobDashboard(
+            self,
+            "Dashboard",
+            function=job.function,
+            failed_events=job.failed_events,
+            alarms=[monitoring.errors, monitoring.failed_events, monitoring.throttles],
         )
 
         self._acknowledge_bucket_notifications_handler()
@@ -83,6 +101,12 @@ class ConnectProfilesStack(Stack):
         )
         CfnOutput(self, "FunctionAlias", value=job.alias.function_arn, description="The invoked alias")
         CfnOutput(self, "FailedEventsQueueUrl", value=job.failed_events.queue_url)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=dashboard.url,
+            description="Jobs, rows, Connect retries, durations, failed events and the function's health",
+        )
 
     def _acknowledge_bucket_notifications_handler(self) -> None:
         handler = self.node.try_find_child(_BUCKET_NOTIFICATIONS_HANDLER)

@@ -15,6 +15,7 @@ VARIANT = {
     "connectBurst": "3",
     "maxProficienciesPerAgent": "20",
     "reportRetentionDays": "30",
+    "snapshotSchedule": "rate(12 hours)",
 }
 
 

@@ -121,16 +121,24 @@ def test_async_events_on_the_alias_wait_six_hours_are_not_retried_and_failures_a
 
 
 def test_the_on_failure_destination_is_granted_sqs_send_message_and_nothing_else(synth: Synthesis) -> None:
+    """Lambda's on-failure destination (the job role) and the snapshot schedule's dead-letter queue
+    (the schedule's role) are the same queue; each role may only send to it."""
     queue_id, _ = synth.only("AWS::SQS::Queue")
+    job_role = {"Ref": synth.logical_id("AWS::IAM::Role", "Job/Role/")}
+    schedule_role = {"Ref": synth.logical_id("AWS::IAM::Role", "Snapshots/Role/")}
     sqs_grants = [
-        (action, statement["Resource"])
+        (role, action, statement["Resource"])
         for policy in synth.resources("AWS::IAM::Policy").values()
         for statement in statements(policy["Properties"]["PolicyDocument"])
         for action in statement["Action"]
         if action.startswith("sqs:") or f"${{{queue_id}.Arn}}" in statement["Resource"]
+        for role in policy["Properties"]["Roles"]
     ]
 
-    assert sqs_grants == [("sqs:SendMessage", [f"${{{queue_id}.Arn}}"])]
+    queue = [f"${{{queue_id}.Arn}}"]
+    assert sorted(sqs_grants, key=str) == sorted(
+        [(job_role, "sqs:SendMessage", queue), (schedule_role, "sqs:SendMessage", queue)], key=str
+    )
 
 
 def test_on_failure_queue_is_encrypted_tls_only_and_keeps_events_two_weeks(synth: Synthesis) -> None:

@@ -19,6 +19,7 @@ def test_outputs_name_the_bucket_topic_and_how_to_upload(synth: Synthesis) -> No
     assert outputs["ReportsLocation"] == f"s3://{bucket}/reports/"
     assert sorted(outputs) == [
         "BucketName",
+        "DashboardUrl",
         "DryRunCommand",
         "FailedEventsQueueUrl",
         "FunctionAlias",

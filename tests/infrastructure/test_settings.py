@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
+from connect_profiles.contract import DEFAULT_SNAPSHOT_SCHEDULE
+from infra.application import create_app
 from infra.settings import Settings, SettingsError
 from tests.infrastructure.synthesis import INSTANCE_ID, PROJECT_ROOT
 
@@ -116,6 +119,74 @@ def test_malformed_values_are_rejected(key: str, value: object, expected: str) -
     assert expected in problem
 
 
+def test_the_snapshot_runs_on_the_contract_default_unless_told_otherwise() -> None:
+    assert Settings.from_context({"instanceId": INSTANCE_ID}).snapshot_schedule == "cron(0 2 * * ? *)"
+    assert Settings.from_context({"instanceId": INSTANCE_ID, "snapshotSchedule": ""}).snapshot_schedule == (
+        DEFAULT_SNAPSHOT_SCHEDULE
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("cron(30 1 ? * MON-FRI *)", "cron(30 1 ? * MON-FRI *)"),
+        ("cron(0 */6 * * ? *)", "cron(0 */6 * * ? *)"),
+        ("cron(0 2 L * ? 2027)", "cron(0 2 L * ? 2027)"),
+        ("cron(0  2 * *  ? *)", "cron(0 2 * * ? *)"),
+        ("rate(1 day)", "rate(1 day)"),
+        ("rate(12 hours)", "rate(12 hours)"),
+        ("rate(30 minutes)", "rate(30 minutes)"),
+    ],
+)
+def test_cron_and_rate_expressions_are_accepted(value: str, expected: str) -> None:
+    settings = Settings.from_context({"instanceId": INSTANCE_ID, "snapshotSchedule": value})
+
+    assert settings.snapshot_schedule == expected
+
+
+@pytest.mark.parametrize("off", ["off", "OFF", " off ", "none", False])
+def test_the_snapshot_schedule_can_be_turned_off(off: object) -> None:
+    assert (
+        Settings.from_context({"instanceId": INSTANCE_ID, "snapshotSchedule": off}).snapshot_schedule is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("cron(0 2 * * *)", "has 5 cron fields; Scheduler's cron has six"),
+        ("cron(0 2 * * ? * *)", "has 7 cron fields"),
+        ("cron(0 2 * * 1 *)", "'?' in exactly one of day-of-month and day-of-week"),
+        ("cron(0 2 ? * ? *)", "'?' in exactly one of day-of-month and day-of-week"),
+        ("cron(0 25 * * ? *)", "hours '25' outside 0-23"),
+        ("cron(60 2 * * ? *)", "minutes '60' outside 0-59"),
+        ("cron(0 2 * * ? *", "is not a cron(...) or rate(...) expression"),
+        ("cron(0 2 * * ? $)", "invalid year field '$'"),
+        ("rate(1 days)", "singular unit for 1"),
+        ("rate(2 day)", "singular unit for 1 and a plural one otherwise"),
+        ("rate(0 minutes)", "never fires"),
+        ("rate(1 week)", "is not a cron(...) or rate(...) expression"),
+        ("at(2027-01-01T02:00:00)", "is a one-time schedule"),
+        ("daily", "is not a cron(...) or rate(...) expression, or 'off'"),
+        (2, "is not a cron(...) or rate(...) expression, or 'off'"),
+        (True, "is not a cron(...) or rate(...) expression, or 'off'"),
+    ],
+)
+def test_malformed_snapshot_schedules_are_rejected(value: object, expected: str) -> None:
+    (problem,) = problems_for(instanceId=INSTANCE_ID, snapshotSchedule=value)
+
+    assert problem.startswith("snapshotSchedule:")
+    assert expected in problem
+    assert repr(value) in problem
+
+
+def test_a_rejected_schedule_stops_the_synth_before_any_construct_exists() -> None:
+    with pytest.raises(
+        SettingsError, match=re.escape("snapshotSchedule: 'cron(0 2 * * *)' has 5 cron fields")
+    ):
+        create_app(context={"instanceId": INSTANCE_ID, "snapshotSchedule": "cron(0 2 * * *)"})
+
+
 def test_every_problem_is_reported_at_once() -> None:
     problems = problems_for(connectRate="x", connectBurst="y")
 
@@ -126,6 +197,12 @@ def test_near_miss_keys_are_not_silently_ignored() -> None:
     (problem,) = problems_for(instanceId=INSTANCE_ID, instance_ID=INSTANCE_ID)
 
     assert problem == "unknown context key 'instance_ID': did you mean 'instanceId'?"
+
+
+def test_a_near_miss_of_the_schedule_key_is_caught_too() -> None:
+    (problem,) = problems_for(instanceId=INSTANCE_ID, snapshot_schedule="off")
+
+    assert problem == "unknown context key 'snapshot_schedule': did you mean 'snapshotSchedule'?"
 
 
 def test_app_without_instance_id_exits_with_the_message_and_no_traceback() -> None:
