@@ -374,7 +374,7 @@ class FakeStore:
             raise NoSuchKey(key)
         return versions[-1].content
 
-    def keys(self) -> list[str]:
+    def all_keys(self) -> list[str]:
         return sorted(self.objects)
 
     # --- the port -----------------------------------------------------------------------------
