@@ -369,10 +369,13 @@ class FakeStore:
         return version_id
 
     def latest(self, key: str) -> bytes:
+        return self.latest_object(key).content
+
+    def latest_object(self, key: str) -> StoredObject:
         versions = self.objects.get(key)
         if not versions:
             raise NoSuchKey(key)
-        return versions[-1].content
+        return versions[-1]
 
     def all_keys(self) -> list[str]:
         return sorted(self.objects)
@@ -467,8 +470,10 @@ class JournalShelf:
 
     def __init__(self) -> None:
         self.journals: dict[str, FakeJournal] = {}
+        self.opened: list[tuple[Store, str]] = []  # (store, prefix) of every journal asked for
 
     def __call__(self, store: Store, prefix: str) -> FakeJournal:
+        self.opened.append((store, prefix))
         return self.journals.setdefault(prefix, FakeJournal())
 
 

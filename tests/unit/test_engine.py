@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from connect_profiles.domain.csv_input import read_csv
+from connect_profiles.domain.csv_input import Limits, read_csv
 from connect_profiles.domain.csv_output import input_format_csv
 from connect_profiles.domain.engine import (
     EngineSettings,
@@ -19,12 +19,13 @@ from connect_profiles.domain.engine import (
     run_user,
     run_users,
 )
-from connect_profiles.domain.model import Proficiency, Status
+from connect_profiles.domain.model import FileRejected, Proficiency, Status
 from connect_profiles.ports import ConnectCallError, ConnectUnavailable
 from tests.fakes import (
     ASSOCIATE,
     DESCRIBE_ATTRIBUTE,
     DISASSOCIATE,
+    HEADER,
     LIST_PROFICIENCIES,
     UPDATE,
     WRITE_APIS,
@@ -677,3 +678,75 @@ def test_the_fakes_lenient_modes_and_injected_faults() -> None:
     assert fake.calls[UPDATE] == 3
     assert all(op in WRITE_APIS for op, _ in writes(fake))
     assert isinstance(fake.writes[0], Write)
+
+
+# --- what the steps carry along --------------------------------------------------------------------
+
+
+def test_the_settings_limits_apply_to_the_file() -> None:
+    tight = EngineSettings(max_proficiencies=10, workers=1, limits=Limits(max_rows=1))
+    data = csv_file("jdoe,username,add,tier,Tier1,2", "jdoe,username,add,tier,Tier2,2")
+    with pytest.raises(FileRejected, match="2 data rows; the limit is 1"):
+        check_offline(data, tight.limits)
+    with pytest.raises(FileRejected, match="the limit is 1"):
+        run_job(data, connect(), tight, dry_run=True)
+
+
+def test_warnings_about_the_file_reach_the_result() -> None:
+    fake = connect()
+    data = csv_file("jdoe,username,add,tier,Tier1,2,hello", header=HEADER + ",notes")
+    result = run_job(data, fake, SETTINGS, dry_run=False)
+    assert result.warnings == [
+        "Ignored unknown column: 'notes'. The columns used are "
+        "identifier, identifier_type, action, attribute, value, level."
+    ]
+
+
+@pytest.mark.parametrize(("count", "clipped"), [(10, False), (11, True)])
+def test_an_attribute_with_more_than_ten_values_shows_the_first_ten(count: int, clipped: bool) -> None:
+    fake = FakeConnect(attributes={"tier": [f"T{n}" for n in range(count)]})
+    fake.add_user(ASMITH, "asmith")
+    [outcome] = apply(fake, "asmith,username,add,tier,Gold,2").outcomes
+    shown = ", ".join(f"T{n}" for n in range(10))
+    assert (
+        outcome.message
+        == f"value 'Gold' is not a value of attribute 'tier' (values: {shown}{', …' if clipped else ''})"
+    )
+
+
+def test_rows_failed_by_a_refused_call_keep_their_user_id() -> None:
+    fake = connect()
+    fake.inject(DISASSOCIATE, ConnectCallError(DISASSOCIATE, "InvalidRequestException", "no"))
+    [outcome] = apply(fake, "jdoe,username,remove,language,English,").outcomes
+    assert (outcome.status, outcome.user_id) == (Status.FAILED, JDOE)
+
+
+def test_every_row_of_a_dry_run_is_planned_whatever_comes_before_it() -> None:
+    fake = connect()
+    result = apply(
+        fake,
+        "jdoe,username,add,language,English,3",  # skipped
+        "jdoe,username,add,tier,Tier1,2",
+        "jdoe,username,update,region,NA,2",  # failed
+        "jdoe,username,remove,language,English,",
+        dry_run=True,
+    )
+    assert [(o.status, o.message, o.user_id) for o in result.outcomes] == [
+        (Status.SKIPPED, "already at level 3", JDOE),
+        (Status.PLANNED, "would add at level 2", JDOE),
+        (Status.FAILED, "not assigned; use add", JDOE),
+        (Status.PLANNED, "would remove (was level 3)", JDOE),
+    ]
+
+
+def test_run_job_reports_progress_user_by_user() -> None:
+    fake = connect()
+    seen: list[tuple[int, int]] = []
+    run_job(
+        csv_file("jdoe,username,add,tier,Tier1,2", "asmith,username,add,tier,Tier1,2"),
+        fake,
+        SETTINGS,
+        dry_run=True,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(1, 2), (2, 2)]

@@ -3,13 +3,17 @@ the journal: what each step reads and writes, and what people are told."""
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connect_profiles.domain.csv_input import read_csv
 from connect_profiles.domain.engine import EngineSettings
-from connect_profiles.domain.job import Job, JobConfig, ObjectRef
+from connect_profiles.domain.job import Job, JobConfig, ObjectRef, object_refs
 from connect_profiles.ports import ConnectUnavailable, ConnectUnreachable
 from tests.fakes import (
     ASSOCIATE,
@@ -21,6 +25,7 @@ from tests.fakes import (
     csv_file,
 )
 
+EVENTS = Path(__file__).parents[1] / "fixtures" / "events"
 KEY = "incoming/team/changes.csv"
 JOB_ID = "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST/durable-execution/x/y#0"
 ATTRIBUTES = {"tier": ["Tier1", "Tier2", "Tier3"], "region": ["EMEA", "APAC", "NA"]}
@@ -250,3 +255,65 @@ def test_a_batch_retried_after_a_crash_sends_only_what_is_left_and_reports_and_u
     backup = [row.cells() for row in read_csv(world.file(info, "backup.csv")).rows]
     assert backup == [("u-0", "user_id", "add", "tier", "Tier1", "1")]
     assert len(world.notifier.messages) == 1
+
+
+def test_each_record_names_the_exact_object_version_with_its_etag_and_size() -> None:
+    event = json.loads((EVENTS / "s3-object-created-put.json").read_text())
+    [ref] = object_refs(event)
+    s3 = event["Records"][0]["s3"]["object"]
+    assert (ref.version_id, ref.sequencer, ref.etag, ref.size) == (
+        s3["versionId"],
+        s3["sequencer"],
+        s3["eTag"],
+        s3["size"],
+    )
+    with pytest.raises(ValueError, match=r"^not an S3 event notification: no Records list$"):
+        object_refs({"Records": None})
+
+
+def test_the_report_folder_is_named_by_utc_time_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        world = World()
+        info = world.job.plan(world.drop(csv_file("agent0,username,update,tier,Tier1,2")), JOB_ID)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = datetime.fromtimestamp(info["started"], UTC).strftime("%Y%m%dT%H%M%SZ")
+    assert info["prefix"].startswith(f"reports/team/changes/{stamp}-")
+
+
+def test_a_rejection_names_the_instance_and_the_folder_and_is_plain_text() -> None:
+    world = World()
+    info = world.job.plan(world.drop(b"", key="dry-run/empty.csv"), JOB_ID)
+    stored = world.store.latest_object(f"{info['prefix']}rejection.txt")
+    assert stored.content_type == "text/plain; charset=utf-8"
+    [(subject, body)] = world.notifier.messages
+    assert subject == "DRY RUN Connect profiles: empty.csv: rejected, nothing applied"
+    assert world.connect.instance_id in body
+    assert f"s3://{world.store.bucket}/{info['prefix']}." in body
+
+
+def test_a_batch_keeps_its_journal_in_the_jobs_state_folder() -> None:
+    world = World()
+    info = world.job.plan(world.drop(csv_file("agent0,username,update,tier,Tier1,2")), JOB_ID)
+    world.job.run_batch(info, 0)
+    assert world.journals.opened == [(world.store, f"{info['state']}journal/")]
+    assert world.journals.journals[f"{info['state']}journal/"].recorded == ["u-0"]
+
+
+def test_the_finish_step_names_the_instance_and_rounds_the_duration_to_milliseconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = World()
+    info = world.job.plan(world.drop(csv_file("agent0,username,update,tier,Tier1,2")), JOB_ID)
+    world.job.run_batch(info, 0)
+    info = {**info, "started": 1_000.0}
+    monkeypatch.setattr("connect_profiles.domain.job.time.time", lambda: 1_012.34567)
+    finished = world.job.finish(info)
+    assert finished["duration"] == 12.346
+    [(_, body)] = world.notifier.messages
+    assert f"Amazon Connect instance {world.connect.instance_id}." in body

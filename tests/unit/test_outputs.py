@@ -209,3 +209,86 @@ def test_format_table_aligns_columns_and_clips_long_cells() -> None:
         "10    xxxxx…",
     ]
     assert format_table(("a",), [("abcdef",)], width=6).splitlines() == ["a", "abcdef"]
+
+
+def test_the_whole_body_of_an_applied_job_reads_as_a_person_expects() -> None:
+    job = result(
+        outcome(2, "add", Status.SUCCEEDED, "added at level 2"),
+        outcome(3, "remove", Status.FAILED, "not allowed"),
+        warnings=["Ignored unknown column: 'notes'."],
+    )
+    _, body = summary_of(job, duration=4.0)
+    assert body.split("\n") == [
+        "Applied changes.csv to Amazon Connect instance inst-1.",
+        "Duration: 4.0 s. Rows: 2 (1 succeeded, 1 failed).",
+        "",
+        "By action:",
+        "  add: 1 succeeded",
+        "  remove: 1 failed",
+        "",
+        "Failures (first 1 of 1):",
+        "  line 3: jdoe remove tier=T3: not allowed",
+        "",
+        "Warning: Ignored unknown column: 'notes'.",
+        "",
+        f"Files in {LOCATION}:",
+        "  report.csv: every row with its status and message",
+        "  rollback.csv: drop it into incoming/ to undo this job's changes",
+        "  retry.csv: the failed rows, to fix and drop again",
+        "  backup.csv: every touched user's proficiencies before the job",
+    ]
+
+
+def test_the_body_of_a_dry_run_without_warnings_has_no_empty_sections() -> None:
+    job = result(outcome(2, "add", Status.PLANNED, "would add at level 2"), dry_run=True)
+    _, body = summary_of(job, duration=1.0)
+    assert body.split("\n")[:7] == [
+        "Dry run of changes.csv to Amazon Connect instance inst-1.",
+        "Nothing was changed: every change below is planned, not applied.",
+        "Duration: 1.0 s. Rows: 1 (1 planned, 0 failed).",
+        "",
+        "By action:",
+        "  add: 1 planned",
+        "",
+    ]
+    assert body.split("\n")[7] == f"Files in {LOCATION}:"
+
+
+def test_the_whole_body_of_a_rejection() -> None:
+    summary = rejection_summary(
+        file_name="broken.csv",
+        instance_id="inst-1",
+        reason="The file is empty.",
+        dry_run=False,
+        location=LOCATION,
+    )
+    assert summary.body.split("\n") == [
+        "broken.csv was rejected: nothing in it was applied to Amazon Connect instance inst-1.",
+        "",
+        "Reason: The file is empty.",
+        "",
+        f"Fix the file and drop it again. Details are in {LOCATION}.",
+    ]
+
+
+def test_a_file_name_that_just_fits_is_kept_whole_and_one_longer_is_shortened_to_fill_the_subject() -> None:
+    fixed, tail = "Connect profiles: ", ": 1 succeeded, 0 failed"
+    room = 100 - len(fixed) - len(tail)
+    job = result(outcome(2, "add", Status.SUCCEEDED))
+    fits = "f" * (room - 4) + ".csv"
+    subject, _ = summary_of(job, file_name=fits)
+    assert subject == fixed + fits + tail
+    assert len(subject) == 100
+    longer = "g" * (room - 3) + ".csv"
+    subject, _ = summary_of(job, file_name=longer)
+    # shortened to use the whole room (the marker of the cut is left open: see the xfail above)
+    assert len(subject) == 100
+    assert subject.startswith(fixed + longer[: room - 4])
+    assert subject.endswith(tail)
+
+
+def test_format_table_clips_at_60_characters_by_default_and_refuses_ragged_rows() -> None:
+    text = format_table(("name",), [("n" * 60,), ("m" * 61,)])
+    assert text.splitlines()[1:] == ["n" * 60, "m" * 59 + "…"]
+    with pytest.raises(ValueError, match="zip"):
+        format_table(("a",), [("1", "2")])
