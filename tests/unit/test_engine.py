@@ -750,3 +750,157 @@ def test_run_job_reports_progress_user_by_user() -> None:
         progress=lambda done, total: seen.append((done, total)),
     )
     assert seen == [(1, 2), (2, 2)]
+
+
+# --- the offline checks, as a person meets them ------------------------------------------------------
+
+
+def rejection(data: bytes, limits: Limits | None = None) -> str:
+    with pytest.raises(FileRejected) as caught:
+        check_offline(data, limits or Limits())
+    return str(caught.value)
+
+
+def test_a_file_over_the_size_limit_says_both_sizes_in_units_a_person_reads() -> None:
+    assert rejection(b"x" * 1025, Limits(max_bytes=1024)) == (
+        "The file is 1.0 KiB (1,025 bytes); the limit is 1.0 KiB (1,024 bytes). Split it into smaller files."
+    )
+    assert rejection(b"x" * 1024, Limits(max_bytes=1023)).startswith(
+        "The file is 1.0 KiB (1,024 bytes); the limit is 1,023 bytes."
+    )
+    mib = 1024 * 1024
+    assert rejection(b"x" * (mib + 52429), Limits(max_bytes=mib)).startswith(
+        "The file is 1.1 MiB (1,101,005 bytes); the limit is 1.0 MiB (1,048,576 bytes)."
+    )
+    assert rejection(b"x" * mib, Limits(max_bytes=mib - 1)).startswith(
+        "The file is 1.0 MiB (1,048,576 bytes); the limit is 1024.0 KiB"
+    )
+
+
+def test_too_many_rows_says_how_many_and_what_to_do() -> None:
+    data = csv_file(*["jdoe,username,add,tier,Tier1,2"] * 3)
+    assert rejection(data, Limits(max_rows=2)) == (
+        "The file has 3 data rows; the limit is 2. "
+        "Split it into several files and drop them one after another."
+    )
+
+
+def test_files_that_are_not_csv_say_how_to_save_them() -> None:
+    assert rejection(b"PK\x03\x04rest") == (
+        "The file is a spreadsheet workbook (.xlsx), not a CSV. In Excel use "
+        "File > Save As > 'CSV UTF-8 (Comma delimited)' and drop that file."
+    )
+    assert rejection("identifier".encode("utf-16")) == (
+        "The file contains NUL bytes: it looks like UTF-16 ('Unicode Text') or a binary file, not a CSV. "
+        "Save it as 'CSV UTF-8 (Comma delimited)'."
+    )
+
+
+def test_a_windows_1252_file_is_read_with_a_warning() -> None:
+    offline = check_offline(csv_file("jos\xe9,username,add,tier,Tier1,2").decode().encode("cp1252"))
+    assert offline.changes[0].row.identifier == "jos\xe9"
+    assert offline.warnings == [
+        "The file is not UTF-8; it was read as Windows-1252 (cp1252). "
+        "Save it as 'CSV UTF-8' if accented letters look wrong in the report."
+    ]
+
+
+def test_a_broken_header_is_rejected_at_line_1_with_how_to_quote() -> None:
+    message = rejection(
+        b'"identifier"x,identifier_type,action,attribute,value,level\r\njdoe,username,add,t,v,2\r\n'
+    )
+    assert message.startswith("The file is not valid CSV at line 1: ")
+    assert message.endswith(
+        'Check the quotes (") on that line: a quoted cell must end with a quote followed by the delimiter, '
+        'and a quote inside it is written as "".'
+    )
+
+
+def test_a_cell_longer_than_the_csv_reader_allows_names_the_limit() -> None:
+    data = csv_file('jdoe,username,add,"' + "x" * 140_000 + '",v,2')
+    assert rejection(data) == (
+        "Line 2: a cell is longer than the csv reader allows (limit 1,000 characters). "
+        'Shorten it, or check for a missing closing quote (") above it.'
+    )
+
+
+def test_a_semicolon_file_with_quoted_header_cells_is_read() -> None:
+    data = b'"identifier";identifier_type;action;attribute;value;level\r\njdoe;username;add;tier;Tier1;2\r\n'
+    assert [c.row.cells() for c in check_offline(data).changes] == [
+        ("jdoe", "username", "add", "tier", "Tier1", "2")
+    ]
+
+
+def test_an_unnamed_column_in_the_middle_of_the_header_is_ignored() -> None:
+    data = csv_file(
+        "jdoe,,username,add,tier,Tier1,2", header="identifier,,identifier_type,action,attribute,value,level"
+    )
+    assert [c.row.cells() for c in check_offline(data).changes] == [
+        ("jdoe", "username", "add", "tier", "Tier1", "2")
+    ]
+
+
+def test_missing_and_unknown_columns_are_named_singular_or_plural() -> None:
+    assert rejection(
+        csv_file("jdoe,username,add,tier", header="identifier,identifier_type,action,attribute")
+    ) == (
+        "The header is missing the required column value. Columns found (reading it as comma-delimited): "
+        "'identifier', 'identifier_type', 'action', 'attribute'. The first row must name identifier, "
+        "identifier_type, action, attribute, value, and level for add and update rows, in any order."
+    )
+    offline = check_offline(csv_file("jdoe,username,add,tier,Tier1,2,a,b", header=HEADER + ",notes,owner"))
+    assert offline.warnings == [
+        "Ignored unknown columns: 'notes', 'owner'. The columns used are "
+        "identifier, identifier_type, action, attribute, value, level."
+    ]
+
+
+def test_a_cell_over_the_cell_limit_is_named_by_line_and_column() -> None:
+    limits = Limits(max_cell_chars=7)
+    assert check_offline(csv_file("jdoe,user_id,add,tier,Tier1,2"), limits).changes  # 7 characters fit
+    assert rejection(csv_file("jdoe,user_id,add,tier,Tier1234,2"), limits) == (
+        "Line 2, column 5 (value): the cell is 8 characters long; the limit is 7. "
+        'Shorten it, or check for a missing closing quote (") above it.'
+    )
+    assert rejection(csv_file("jdoe,user_id,add,tier,Tier1,2,,toolonger"), limits).startswith(
+        "Line 2, column 8: the cell is 9 characters long"
+    )
+
+
+def test_cells_are_trimmed_and_lose_one_leading_quote() -> None:
+    [change] = check_offline(csv_file("jdoe ,username,add,\t'=tier ,Tier1,1.0")).changes
+    assert (change.row.identifier, change.row.attribute, change.level) == ("jdoe", "=tier", 1)
+    # a cell that starts with the quote keeps the rest verbatim: safe_cell wrote it
+    [change] = check_offline(csv_file("' jdoe ,username,add,tier,Tier1,1")).changes
+    assert change.row.identifier == " jdoe "
+
+
+def test_row_problems_are_all_named_with_what_to_give() -> None:
+    offline = check_offline(csv_file(",,,,,2", "jdoe,x" * 1 + ",y,t,v,2"))
+    assert offline.settled[0].message == (
+        "identifier is empty: give the user's username or user ID; "
+        "identifier_type must be username or user_id, got it is empty; "
+        "action must be add, update or remove, got it is empty; "
+        "attribute is empty: give the predefined attribute's name; "
+        "value is empty: give one of the attribute's values"
+    )
+    assert offline.settled[1].message == (
+        "identifier_type must be username or user_id, got 'x'; action must be add, update or remove, got 'y'"
+    )
+
+
+@pytest.mark.parametrize(("length", "shown"), [(40, "a" * 40), (41, "a" * 40 + "...")])
+def test_a_bad_cell_is_echoed_up_to_40_characters(length: int, shown: str) -> None:
+    [outcome] = check_offline(csv_file(f"jdoe,username,{'a' * length},tier,Tier1,2")).settled
+    assert outcome.message == f"action must be add, update or remove, got '{shown}'"
+
+
+def test_duplicates_are_found_after_an_overfull_row() -> None:
+    offline = check_offline(
+        csv_file(
+            "jdoe,username,add,tier,Tier1,2,extra",
+            "jdoe,username,add,tier,Tier2,2",
+            "jdoe,username,add,tier,Tier2,2",
+        )
+    )
+    assert [(o.row.line, o.message) for o in offline.settled][-1] == (4, "duplicate of line 3")
