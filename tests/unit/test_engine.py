@@ -810,6 +810,7 @@ def test_a_broken_header_is_rejected_at_line_1_with_how_to_quote() -> None:
         b'"identifier"x,identifier_type,action,attribute,value,level\r\njdoe,username,add,t,v,2\r\n'
     )
     assert message.startswith("The file is not valid CSV at line 1: ")
+    assert "',' expected after '\"'" in message  # the csv module's own words on what it found
     assert message.endswith(
         'Check the quotes (") on that line: a quoted cell must end with a quote followed by the delimiter, '
         'and a quote inside it is written as "".'

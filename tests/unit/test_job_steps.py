@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from connect_profiles.domain.csv_input import read_csv
+from connect_profiles.domain.csv_input import Limits, read_csv
 from connect_profiles.domain.engine import EngineSettings
 from connect_profiles.domain.job import Job, JobConfig, ObjectRef, object_refs
 from connect_profiles.ports import ConnectUnavailable, ConnectUnreachable
 from tests.fakes import (
     ASSOCIATE,
     DISASSOCIATE,
+    HEADER,
     FakeConnect,
     FakeNotifier,
     FakeStore,
@@ -317,3 +318,24 @@ def test_the_finish_step_names_the_instance_and_rounds_the_duration_to_milliseco
     assert finished["duration"] == 12.346
     [(_, body)] = world.notifier.messages
     assert f"Amazon Connect instance {world.connect.instance_id}." in body
+
+
+def test_the_jobs_engine_limits_apply_to_the_dropped_file() -> None:
+    world = World()
+    world.job = Job(
+        config=JobConfig(instance_id="i", engine=EngineSettings(limits=Limits(max_rows=1))),
+        store=world.store,
+        gateway=world.connect,
+        notifier=world.notifier,
+        journal=world.journals,
+    )
+    ref = world.drop(csv_file("agent0,username,update,tier,Tier1,2", "agent1,username,update,tier,Tier1,2"))
+    assert world.job.plan(ref, JOB_ID)["rejected"].startswith("The file has 2 data rows; the limit is 1.")
+
+
+def test_warnings_about_the_file_reach_the_summary() -> None:
+    world = World()
+    ref = world.drop(csv_file("agent0,username,update,tier,Tier1,2,x", header=HEADER + ",notes"))
+    world.run(ref)
+    [(_, body)] = world.notifier.messages
+    assert "\nWarning: Ignored unknown column: 'notes'." in body
