@@ -29,7 +29,7 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,8 +48,9 @@ from connect_profiles.domain.engine import (
     run_job,
     run_users,
 )
-from connect_profiles.domain.model import INPUT_COLUMNS, Proficiency
-from connect_profiles.ports import LIST_USERS_PAGE, UserRef
+from connect_profiles.domain.model import INPUT_COLUMNS
+from connect_profiles.ports import LIST_USERS_PAGE
+from tests.fakes import FakeConnect
 
 REAL_RATE = 2.0  # Connect: requests per second, per API
 BURST = 5  # Connect: burst per API (not scaled)
@@ -377,39 +378,12 @@ def run_shape(shape: Shape, scale: float) -> Measured:
 # --- the CPU side: parse and plan 100,000 rows with no network ---------------------------------
 
 
-class OfflineGateway:
-    """Answers the engine's reads from memory: what the engine itself costs, without Connect."""
-
-    instance_id = "offline"
-    retries = 0
-
-    def __init__(self, agents: Sequence[Agent]) -> None:
-        self._agents = {a.id: a for a in agents}
-        self._refs = [UserRef(a.id, a.username) for a in agents]
-
-    def count_users(self) -> int:
-        return len(self._refs)
-
-    def list_users(self) -> Iterator[UserRef]:
-        return iter(self._refs)
-
-    def find_username(self, username: str) -> list[UserRef]:
-        return [ref for ref in self._refs if ref.username == username]
-
-    def attribute_values(self, name: str) -> list[str] | None:
-        return SAMPLE_ATTRIBUTES.get(name)
-
-    def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
-        return [Proficiency(*key, level) for key, level in self._agents[user_id].held.items()]
-
-    # The CPU benchmark plans (a dry run): nothing is ever written.
-    def associate(self, user_id: str, proficiencies: Iterable[Proficiency]) -> None:
-        raise AssertionError("the offline benchmark never writes")
-
-    update = associate
-
-    def disassociate(self, user_id: str, keys: Iterable[tuple[str, str]]) -> None:
-        raise AssertionError("the offline benchmark never writes")
+def offline_connect(agents: Sequence[Agent]) -> FakeConnect:
+    """The engine's reads answered from memory (tests/fakes.py): what the engine itself costs."""
+    fake = FakeConnect(instance_id="offline", attributes=SAMPLE_ATTRIBUTES, max_proficiencies=LIMIT)
+    for agent in agents:
+        fake.add_user(agent.id, agent.username, *[(a, v, level) for (a, v), level in agent.held.items()])
+    return fake
 
 
 def _rss_mb() -> float:
@@ -425,7 +399,7 @@ def cpu_child(trace: bool) -> dict[str, float]:
     per_user = [mixed_rows(a, rng, CPU_ROWS // CPU_USERS, i % 2 == 0) for i, a in enumerate(agents)]
     rows = interleave(per_user, rng)
     data = encode(rows)
-    gateway = OfflineGateway(agents)
+    gateway = offline_connect(agents)
     del document, per_user
     settings = EngineSettings(max_proficiencies=LIMIT)
     if trace:
@@ -442,6 +416,7 @@ def cpu_child(trace: bool) -> dict[str, float]:
     plan = timed("resolve", lambda: prepare(offline, gateway))
     results = timed("fold", lambda: run_users(plan.users, gateway, settings, dry_run=True).results)
     job = timed("assemble", lambda: assemble(plan, results, dry_run=True))
+    assert gateway.writes == [], "the CPU benchmark is a dry run: it never writes"
     traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else 0.0
     tracemalloc.stop()
     return {

@@ -1,0 +1,907 @@
+"""The engine against an in-memory Connect as strict as AWS (tests/fakes.py): what each row does to
+a user, which calls it costs, and what the job says about it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from connect_profiles.domain.csv_input import Limits, read_csv
+from connect_profiles.domain.csv_output import input_format_csv
+from connect_profiles.domain.engine import (
+    EngineSettings,
+    JobResult,
+    UserWork,
+    check_offline,
+    prepare,
+    run_job,
+    run_user,
+    run_users,
+)
+from connect_profiles.domain.model import FileRejected, Proficiency, Status
+from connect_profiles.ports import ConnectCallError, ConnectUnavailable
+from tests.fakes import (
+    ASSOCIATE,
+    DESCRIBE_ATTRIBUTE,
+    DISASSOCIATE,
+    HEADER,
+    LIST_PROFICIENCIES,
+    UPDATE,
+    WRITE_APIS,
+    FakeConnect,
+    FakeJournal,
+    Write,
+    csv_file,
+)
+
+LANGUAGES = [
+    "English",
+    "Spanish",
+    "French",
+    "German",
+    "Italian",
+    "Portuguese",
+    "Japanese",
+    "Chinese",
+    "Korean",
+    "Arabic",
+    "Hindi",
+    "Dutch",
+]
+ATTRIBUTES = {
+    "language": LANGUAGES,
+    "region": ["EMEA", "APAC", "NA", "LATAM"],
+    "tier": ["Tier1", "Tier2", "Tier3"],
+}
+SETTINGS = EngineSettings(max_proficiencies=10, workers=4)
+JDOE, ASMITH = "u-jdoe", "u-asmith"
+
+
+def connect(**options: object) -> FakeConnect:
+    fake = FakeConnect(attributes=ATTRIBUTES, **options)  # type: ignore[arg-type]
+    fake.add_user(JDOE, "jdoe", ("language", "English", 3))
+    fake.add_user(ASMITH, "asmith")
+    return fake
+
+
+def apply(
+    fake: FakeConnect, *rows: str, dry_run: bool = False, settings: EngineSettings = SETTINGS
+) -> JobResult:
+    return run_job(csv_file(*rows), fake, settings, dry_run=dry_run)
+
+
+def by_line(result: JobResult) -> dict[int, tuple[Status, str]]:
+    return {o.row.line: (o.status, o.message) for o in result.outcomes}
+
+
+def writes(fake: FakeConnect) -> list[tuple[str, str]]:
+    return [(w.operation, w.user_id) for w in fake.writes]
+
+
+# --- row semantics (DESIGN.md section 2), end to end ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "status", "message", "after", "calls"),
+    [
+        (
+            "jdoe,username,add,tier,Tier1,2",
+            Status.SUCCEEDED,
+            "added at level 2",
+            {("tier", "Tier1"): 2},
+            [ASSOCIATE],
+        ),
+        ("jdoe,username,add,language,English,3", Status.SKIPPED, "already at level 3", {}, []),
+        ("jdoe,username,add,language,English,5", Status.SKIPPED, "already at level 3; use update", {}, []),
+        (
+            "jdoe,username,update,language,English,5",
+            Status.SUCCEEDED,
+            "updated from level 3 to 5",
+            {("language", "English"): 5},
+            [UPDATE],
+        ),
+        ("jdoe,username,update,language,English,3", Status.SKIPPED, "already at level 3", {}, []),
+        ("jdoe,username,update,tier,Tier1,2", Status.FAILED, "not assigned; use add", {}, []),
+        (
+            "jdoe,username,remove,language,English,",
+            Status.SUCCEEDED,
+            "removed (was level 3)",
+            {("language", "English"): None},
+            [DISASSOCIATE],
+        ),
+        ("jdoe,username,remove,tier,Tier1,", Status.SKIPPED, "not assigned", {}, []),
+    ],
+    ids=[
+        "add-absent",
+        "add-same-level",
+        "add-other-level",
+        "update-other-level",
+        "update-same-level",
+        "update-absent",
+        "remove-present",
+        "remove-absent",
+    ],
+)
+def test_each_line_of_the_row_semantics_table_against_connect(
+    row: str, status: Status, message: str, after: dict[tuple[str, str], int | None], calls: list[str]
+) -> None:
+    # Given jdoe holding language/English at level 3
+    fake = connect()
+    before = fake.held(JDOE)
+    # When the one-row file is applied
+    result = apply(fake, row)
+    # Then the row's outcome is the table's
+    assert by_line(result) == {2: (status, message)}
+    assert result.outcomes[0].user_id == JDOE
+    # And Connect holds what the row says, reached with the table's call and no other
+    expected = {**before, **after}
+    assert fake.held(JDOE) == {k: v for k, v in expected.items() if v is not None}
+    assert [w.operation for w in fake.writes] == calls
+    assert fake.calls[LIST_PROFICIENCIES] == 1
+
+
+def test_each_row_sees_the_state_the_rows_before_it_leave() -> None:
+    # Given jdoe holding English 3
+    fake = connect()
+    # When a file removes it, re-adds it at 4, and updates the re-added one
+    result = apply(
+        fake,
+        "jdoe,username,remove,language,English,",
+        "jdoe,username,add,language,English,4",
+        "jdoe,username,update,language,English,5",
+        "jdoe,username,add,language,English,5",
+    )
+    # Then each row was judged against the rows before it
+    assert [o.status for o in result.outcomes] == [Status.SUCCEEDED] * 3 + [Status.SKIPPED]
+    assert by_line(result)[5] == (Status.SKIPPED, "already at level 5")
+    # And the net change is one Update, no remove and re-add
+    assert writes(fake) == [(UPDATE, JDOE)]
+    assert fake.held(JDOE) == {("language", "English"): 5}
+
+
+def test_removals_go_before_additions_so_a_user_at_the_limit_can_swap() -> None:
+    # Given a user holding ten proficiencies, the per-agent limit, in a Connect that enforces it
+    fake = FakeConnect(attributes=ATTRIBUTES, max_proficiencies=10)
+    fake.add_user("u-full", "full", *[("language", name, 1) for name in LANGUAGES[:10]])
+    # When one file adds an eleventh (listed first) and removes one of the ten
+    result = apply(
+        fake,
+        "full,username,add,language,Dutch,2",
+        "full,username,remove,language,English,",
+        "full,username,update,language,Spanish,4",
+    )
+    # Then the add is evaluated in file order and fails before any call...
+    assert by_line(result)[2] == (
+        Status.FAILED,
+        "would exceed the limit of 10 proficiencies per agent (the user holds 10)",
+    )
+    assert fake.calls[ASSOCIATE] == 0
+    # ...and an add after the remove takes the freed slot: the Disassociate is sent first
+    fake = FakeConnect(attributes=ATTRIBUTES, max_proficiencies=10)
+    fake.add_user("u-full", "full", *[("language", name, 1) for name in LANGUAGES[:10]])
+    result = apply(
+        fake,
+        "full,username,add,tier,Tier1,2",  # over the limit here: fails
+        "full,username,remove,language,English,",
+        "full,username,add,language,Dutch,2",
+        "full,username,update,language,Spanish,4",
+    )
+    assert [o.status for o in result.outcomes] == [Status.FAILED] + [Status.SUCCEEDED] * 3
+    assert [w.operation for w in fake.writes] == [DISASSOCIATE, UPDATE, ASSOCIATE]
+    assert all(w.applied and w.error is None for w in fake.writes)
+    held = fake.held("u-full")
+    assert len(held) == 10
+    assert held[("language", "Dutch")] == 2
+    assert ("language", "English") not in held
+
+
+def test_many_rows_for_one_user_cost_one_read_and_at_most_one_call_per_write_api() -> None:
+    # Given jdoe (English 3, Spanish 1, Tier1 1) and asmith (nothing)
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    fake.add_user(JDOE, "jdoe", ("language", "English", 3), ("language", "Spanish", 1), ("tier", "Tier1", 1))
+    fake.add_user(ASMITH, "asmith")
+    # When a file has nine rows for jdoe, interleaved with rows for asmith
+    result = apply(
+        fake,
+        "jdoe,username,update,language,English,4",
+        "asmith,username,add,region,EMEA,1",
+        "jdoe,username,update,language,Spanish,5",
+        "jdoe,username,remove,tier,Tier1,",
+        "asmith,username,add,region,APAC,2",
+        "jdoe,username,add,tier,Tier2,3",
+        "jdoe,username,add,region,NA,1",
+        "jdoe,username,add,language,French,2",
+        "jdoe,username,remove,language,German,",
+        "jdoe,username,update,language,English,2",
+        "jdoe,username,add,region,LATAM,4",
+    )
+    assert result.failed == 0
+    # Then each user was read once, and written with at most one call per write API
+    assert fake.calls[LIST_PROFICIENCIES] == 2
+    assert sorted(writes(fake)) == sorted(
+        [(DISASSOCIATE, JDOE), (UPDATE, JDOE), (ASSOCIATE, JDOE), (ASSOCIATE, ASMITH)]
+    )
+    # And the calls carried the net levels
+    jdoe_writes = {w.operation: set(w.items) for w in fake.writes if w.user_id == JDOE}
+    assert jdoe_writes[UPDATE] == {
+        Proficiency("language", "English", 2),
+        Proficiency("language", "Spanish", 5),
+    }
+    assert jdoe_writes[DISASSOCIATE] == {("tier", "Tier1")}
+    assert jdoe_writes[ASSOCIATE] == {
+        Proficiency("tier", "Tier2", 3),
+        Proficiency("region", "NA", 1),
+        Proficiency("language", "French", 2),
+        Proficiency("region", "LATAM", 4),
+    }
+    # And each attribute was described once, however many rows name it
+    assert fake.calls[DESCRIBE_ATTRIBUTE] == 3
+
+
+def test_an_exact_repeat_is_skipped_as_a_duplicate_and_costs_nothing() -> None:
+    fake = connect()
+    result = apply(
+        fake,
+        "asmith,username,add,tier,Tier1,2",
+        "",  # a blank row still counts in line numbers
+        " asmith , username ,add, tier ,Tier1, 2 ",  # the same six cells after trimming
+        "asmith,username,add,tier,Tier1,3",  # not a repeat: another level
+    )
+    assert by_line(result) == {
+        2: (Status.SUCCEEDED, "added at level 2"),
+        4: (Status.SKIPPED, "duplicate of line 2"),
+        5: (Status.SKIPPED, "already at level 2; use update"),
+    }
+    assert writes(fake) == [(ASSOCIATE, ASMITH)]
+    assert fake.writes[0].items == (Proficiency("tier", "Tier1", 2),)
+
+
+def test_a_row_that_would_pass_the_per_agent_limit_fails_before_any_call_and_names_the_limit() -> None:
+    # Given a limit of 2 and asmith holding one
+    fake = FakeConnect(attributes=ATTRIBUTES, max_proficiencies=2)
+    fake.add_user(ASMITH, "asmith", ("region", "EMEA", 1))
+    settings = EngineSettings(max_proficiencies=2, workers=1)
+    result = apply(
+        fake,
+        "asmith,username,add,region,APAC,1",
+        "asmith,username,add,region,NA,1",
+        settings=settings,
+    )
+    assert by_line(result) == {
+        2: (Status.SUCCEEDED, "added at level 1"),
+        3: (Status.FAILED, "would exceed the limit of 2 proficiencies per agent (the user holds 2)"),
+    }
+    # And only the row within the limit was sent
+    assert [w.items for w in fake.writes] == [(Proficiency("region", "APAC", 1),)]
+
+
+def test_unknown_attributes_and_values_fail_their_rows_with_what_to_fix_and_the_rest_go_on() -> None:
+    fake = connect()
+    result = apply(
+        fake,
+        "asmith,username,add,skill,Sales,2",
+        "asmith,username,add,language,Klingon,2",
+        "asmith,username,add,region,NA,2",
+    )
+    status, message = by_line(result)[2]
+    assert status is Status.FAILED
+    assert message == "attribute 'skill' is not a predefined attribute in this instance"
+    status, message = by_line(result)[3]
+    assert status is Status.FAILED
+    assert message.startswith(
+        "value 'Klingon' is not a value of attribute 'language' (values: English, Spanish"
+    )
+    # the list shown is clipped at ten values
+    assert "Arabic, …)" in message
+    assert "Hindi" not in message
+    assert by_line(result)[4] == (Status.SUCCEEDED, "added at level 2")
+    assert writes(fake) == [(ASSOCIATE, ASMITH)]
+
+
+def test_a_value_list_of_ten_or_fewer_is_shown_whole() -> None:
+    fake = connect()
+    result = apply(fake, "asmith,username,add,region,Mars,2")
+    assert by_line(result)[2] == (
+        Status.FAILED,
+        "value 'Mars' is not a value of attribute 'region' (values: EMEA, APAC, NA, LATAM)",
+    )
+
+
+def test_an_unknown_user_fails_its_rows_and_other_users_go_on() -> None:
+    fake = connect()
+    result = apply(
+        fake,
+        "u-nobody,user_id,add,tier,Tier1,2",
+        "u-nobody,user_id,remove,tier,Tier2,",
+        "nobody,username,add,tier,Tier1,2",
+        "u-asmith,user_id,add,tier,Tier1,2",
+    )
+    lines = by_line(result)
+    assert lines[2] == (Status.FAILED, "no user with id 'u-nobody' in this instance")
+    assert lines[3] == (Status.FAILED, "no user with id 'u-nobody' in this instance")
+    assert lines[4] == (
+        Status.FAILED,
+        "no user with username 'nobody' in this instance (usernames are case-sensitive)",
+    )
+    assert lines[5] == (Status.SUCCEEDED, "added at level 2")
+    assert writes(fake) == [(ASSOCIATE, ASMITH)]
+    # A user id that did not resolve has no user_id in the report; one that did has its own
+    assert [o.user_id for o in result.outcomes] == ["u-nobody", "u-nobody", "", ASMITH]
+
+
+def test_a_username_matched_ignoring_case_says_so_and_an_ambiguous_one_fails() -> None:
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    fake.add_user("u-1", "Mary.Major")
+    fake.add_user("u-2", "PAT")
+    fake.add_user("u-3", "Pat")
+    result = apply(fake, "mary.major,username,add,tier,Tier1,2", "pat,username,add,tier,Tier1,2")
+    assert by_line(result)[2] == (
+        Status.SUCCEEDED,
+        "added at level 2; username matched 'Mary.Major' ignoring case",
+    )
+    assert result.outcomes[0].user_id == "u-1"
+    status, message = by_line(result)[3]
+    assert status is Status.FAILED
+    assert message == (
+        "username 'pat' matches 2 users ignoring case ('PAT', 'Pat'); use the exact username or the user_id"
+    )
+    assert writes(fake) == [(ASSOCIATE, "u-1")]
+
+
+def test_rows_that_fail_offline_never_reach_connect() -> None:
+    fake = connect()
+    result = apply(fake, "jdoe,username,add,tier,Tier1,6", "jdoe,username,frobnicate,tier,Tier1,2")
+    assert [o.status for o in result.outcomes] == [Status.FAILED, Status.FAILED]
+    assert "whole number from 1 to 5" in result.outcomes[0].message
+    assert fake.calls[LIST_PROFICIENCIES] == 0
+    assert fake.calls[DESCRIBE_ATTRIBUTE] == 0
+    assert fake.writes == []
+
+
+# --- dry run ------------------------------------------------------------------------------------
+
+
+def test_a_dry_run_plans_every_change_and_sends_no_write() -> None:
+    fake = connect()
+    result = apply(
+        fake,
+        "jdoe,username,update,language,English,5",
+        "jdoe,username,remove,language,English,",
+        "asmith,username,add,tier,Tier1,2",
+        "asmith,username,add,tier,Tier1,2",
+        "asmith,username,update,tier,Tier2,2",
+        dry_run=True,
+    )
+    assert result.dry_run
+    assert by_line(result) == {
+        2: (Status.PLANNED, "would update from level 3 to 5"),
+        3: (Status.PLANNED, "would remove (was level 5)"),
+        4: (Status.PLANNED, "would add at level 2"),
+        5: (Status.SKIPPED, "duplicate of line 4"),
+        6: (Status.FAILED, "not assigned; use add"),
+    }
+    assert fake.writes == []
+    assert fake.held(JDOE) == {("language", "English"): 3}
+    assert result.rollback == []
+    # The backup still shows what each touched user holds now
+    assert result.backup == [(JDOE, "user_id", "add", "language", "English", "3")]
+
+
+# --- failed calls, undo files --------------------------------------------------------------------
+
+
+def test_a_refused_call_fails_exactly_the_rows_it_carries() -> None:
+    # Given Connect refusing jdoe's Associate
+    fake = connect()
+    fake.inject(ASSOCIATE, ConnectCallError(ASSOCIATE, "AccessDeniedException", "not allowed", status=403))
+    result = apply(
+        fake,
+        "jdoe,username,add,tier,Tier1,2",
+        "jdoe,username,update,language,English,4",
+        "jdoe,username,add,region,NA,2",
+        "jdoe,username,add,region,NA,5",
+    )
+    lines = by_line(result)
+    # Then the two rows the Associate carried failed, with Connect's reason
+    for line in (2, 4):
+        status, message = lines[line]
+        assert status is Status.FAILED
+        assert "AccessDeniedException" in message
+        assert "not allowed" in message
+    # And the Update went through and is reported and undoable; the skipped row stays skipped
+    assert lines[3] == (Status.SUCCEEDED, "updated from level 3 to 4")
+    assert lines[5][0] is Status.SKIPPED
+    assert fake.held(JDOE) == {("language", "English"): 4}
+    assert result.rollback == [(JDOE, "user_id", "update", "language", "English", "3")]
+    assert [row.line for row in result.retry] == [2, 4]
+
+
+def test_connect_unreachable_for_a_user_fails_that_users_rows() -> None:
+    fake = connect()
+    fake.inject(LIST_PROFICIENCIES, ConnectUnavailable("ListUserProficiencies: connection refused"))
+    work = UserWork(ASMITH, check_offline(csv_file("asmith,user_id,add,tier,Tier1,2")).changes)
+    result = run_user(work, fake, SETTINGS, dry_run=False)
+    assert [(o.status, o.message) for o in result.outcomes] == [
+        (Status.FAILED, "ListUserProficiencies: connection refused")
+    ]
+    assert fake.writes == []
+
+
+def test_rollback_undoes_every_change_removals_first_and_restores_the_state() -> None:
+    # Given a user at the limit and another one
+    fake = FakeConnect(attributes=ATTRIBUTES, max_proficiencies=10)
+    fake.add_user("u-full", "full", *[("language", name, 1) for name in LANGUAGES[:10]])
+    fake.add_user(ASMITH, "asmith", ("region", "EMEA", 2))
+    before = {uid: fake.held(uid) for uid in fake.users}
+    # When a job adds, updates and removes across both
+    result = apply(
+        fake,
+        "asmith,username,add,tier,Tier1,2",
+        "full,username,update,language,Spanish,4",
+        "full,username,remove,language,English,",
+        "full,username,add,language,Dutch,3",
+        "asmith,username,remove,region,EMEA,",
+    )
+    assert result.failed == 0
+    # Then rollback.csv lists every undo, removals first, then updates, then additions
+    actions = [row[2] for row in result.rollback]
+    assert actions == sorted(actions, key=["remove", "update", "add"].index)
+    assert sorted(result.rollback) == sorted(
+        [
+            (ASMITH, "user_id", "remove", "tier", "Tier1", ""),
+            ("u-full", "user_id", "update", "language", "Spanish", "1"),
+            ("u-full", "user_id", "add", "language", "English", "1"),
+            ("u-full", "user_id", "remove", "language", "Dutch", ""),
+            (ASMITH, "user_id", "add", "region", "EMEA", "2"),
+        ]
+    )
+    # And dropped back in (a user at the limit again needs its removal first), it restores everything
+    undo = run_job(_input_file(result.rollback), fake, SETTINGS, dry_run=False)
+    assert undo.failed == 0
+    assert {uid: fake.held(uid) for uid in fake.users} == before
+
+
+def _input_file(rows: list[tuple[str, str, str, str, str, str]]) -> bytes:
+    return input_format_csv(rows)
+
+
+def test_backup_lists_every_touched_users_proficiencies_before_the_job() -> None:
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    fake.add_user(JDOE, "jdoe", ("language", "English", 3), ("region", "NA", 2))
+    fake.add_user(ASMITH, "asmith", ("tier", "Tier1", 1))
+    fake.add_user("u-other", "other", ("tier", "Tier2", 1))
+    result = apply(fake, "jdoe,username,remove,region,NA,", "asmith,username,update,tier,Tier1,5")
+    assert sorted(result.backup) == [
+        (ASMITH, "user_id", "add", "tier", "Tier1", "1"),
+        (JDOE, "user_id", "add", "language", "English", "3"),
+        (JDOE, "user_id", "add", "region", "NA", "2"),
+    ]
+    # and it reads back as a valid input file
+    rows = read_csv(_input_file(result.backup)).rows
+    assert [row.cells() for row in rows] == [tuple(cells) for cells in result.backup]
+
+
+def test_counts_by_status_and_action() -> None:
+    fake = connect()
+    result = apply(
+        fake,
+        "asmith,username,add,tier,Tier1,2",
+        "asmith,username,add,tier,Tier2,2",
+        "asmith,username,add,tier,Tier1,2",
+        "jdoe,username,update,tier,Tier1,2",
+        "jdoe,username,remove,tier,Tier1,",
+        "jdoe,username,REMOVE,language,English,",
+        "jdoe,username,,language,English,",
+    )
+    assert dict(result.counts()) == {"succeeded": 3, "skipped": 2, "failed": 2}
+    assert result.failed == 2
+    assert {action: dict(c) for action, c in result.counts_by_action().items()} == {
+        "add": {"succeeded": 2, "skipped": 1},
+        "update": {"failed": 1},
+        "remove": {"skipped": 1, "succeeded": 1},
+        "(blank)": {"failed": 1},
+    }
+
+
+# --- a batch retried after a crash -------------------------------------------------------------
+
+
+def test_a_user_retried_after_a_crash_sends_only_what_is_left_and_still_reports_and_undoes_it_all() -> None:
+    # Given a user whose Disassociate went through before the process died at the Associate
+    fake = connect()
+    fake.inject(ASSOCIATE, RuntimeError("the Lambda sandbox was frozen"))
+    journal = FakeJournal()
+    work = UserWork(
+        JDOE,
+        check_offline(
+            csv_file("jdoe,user_id,remove,language,English,", "jdoe,user_id,add,tier,Tier1,2")
+        ).changes,
+    )
+    with pytest.raises(RuntimeError):
+        run_user(work, fake, SETTINGS, dry_run=False, journal=journal)
+    # what the user held was journalled before the first write
+    assert journal.recorded == [JDOE]
+    assert journal.recall(JDOE) == [Proficiency("language", "English", 3)]
+    assert fake.held(JDOE) == {}
+    # When the user runs again with the same journal
+    result = run_user(work, fake, SETTINGS, dry_run=False, journal=journal)
+    # Then only the Associate is sent, and both rows are reported and undone
+    assert [(w.operation, w.applied) for w in fake.writes] == [
+        (DISASSOCIATE, True),
+        (ASSOCIATE, False),
+        (ASSOCIATE, True),
+    ]
+    assert [(o.status, o.message) for o in result.outcomes] == [
+        (Status.SUCCEEDED, "removed (was level 3)"),
+        (Status.SUCCEEDED, "added at level 2"),
+    ]
+    assert result.before == [Proficiency("language", "English", 3)]
+    assert sorted(result.undo) == [
+        (JDOE, "user_id", "add", "language", "English", "3"),
+        (JDOE, "user_id", "remove", "tier", "Tier1", ""),
+    ]
+    assert journal.recorded == [JDOE]  # not journalled a second time
+    assert fake.held(JDOE) == {("tier", "Tier1"): 2}
+
+
+def test_nothing_is_journalled_for_a_dry_run_or_a_user_with_nothing_to_write() -> None:
+    fake = connect()
+    journal = FakeJournal()
+    changes = check_offline(
+        csv_file("jdoe,user_id,add,language,English,3", "u-asmith,user_id,add,tier,Tier1,1")
+    )
+    users = [UserWork(JDOE, [changes.changes[0]]), UserWork(ASMITH, [changes.changes[1]])]
+    run_users(users, fake, SETTINGS, dry_run=True, journal=journal)
+    assert journal.recorded == []
+    run_users(users, fake, SETTINGS, dry_run=False, journal=journal)
+    assert journal.recorded == [ASMITH]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (DESIGN.md 4, 'every change reported is a change that holds'): a write whose response "
+    "is lost is reported failed and left out of rollback.csv although Connect applied it",
+)
+def test_a_write_whose_response_was_lost_is_settled_by_what_connect_now_holds() -> None:
+    fake = connect()
+    fake.inject(ASSOCIATE, applied=True)  # applied, then a 500
+    result = apply(fake, "asmith,username,add,tier,Tier1,2")
+    assert fake.held(ASMITH) == {("tier", "Tier1"): 2}
+    assert by_line(result)[2][0] is Status.SUCCEEDED
+    assert result.rollback == [(ASMITH, "user_id", "remove", "tier", "Tier1", "")]
+
+
+# --- the steps one by one -------------------------------------------------------------------------
+
+
+def test_users_run_side_by_side_and_progress_reports_each_one_done() -> None:
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    for n in range(7):
+        fake.add_user(f"u-{n}", f"user{n}")
+    offline = check_offline(csv_file(*[f"u-{n},user_id,add,tier,Tier1,{n % 5 + 1}" for n in range(7)]))
+    plan = prepare(offline, fake)
+    seen: list[tuple[int, int]] = []
+    results = run_users(plan.users, fake, SETTINGS, dry_run=False, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(n, 7) for n in range(1, 8)]
+    assert [r.user_id for r in results] == [f"u-{n}" for n in range(7)]
+    assert {uid: fake.held(uid) for uid in fake.users} == {
+        f"u-{n}": {("tier", "Tier1"): n % 5 + 1} for n in range(7)
+    }
+
+
+def test_prepare_groups_rows_by_user_in_file_order_whichever_way_they_are_named() -> None:
+    fake = connect()
+    offline = check_offline(
+        csv_file(
+            "jdoe,username,add,tier,Tier1,2",
+            "asmith,username,add,tier,Tier1,2",
+            "u-jdoe,user_id,add,tier,Tier2,2",
+        )
+    )
+    plan = prepare(offline, fake)
+    assert [(w.user_id, [c.row.line for c in w.changes]) for w in plan.users] == [
+        (JDOE, [2, 4]),
+        (ASMITH, [3]),
+    ]
+    assert plan.data_rows == 3
+    assert plan.settled == []
+
+
+def test_an_unknown_instance_stops_the_job_before_any_row_is_judged() -> None:
+    fake = connect()
+    fake.inject("SearchUsers", ConnectUnavailable("Instance x: ResourceNotFoundException: no such instance"))
+    with pytest.raises(ConnectUnavailable):
+        apply(fake, "jdoe,username,add,tier,Tier1,2")
+    assert fake.calls[LIST_PROFICIENCIES] == 0
+
+
+def test_engine_settings_refuse_nonsense() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        EngineSettings(max_proficiencies=0)
+    with pytest.raises(ValueError, match="workers"):
+        EngineSettings(workers=0)
+    assert EngineSettings(max_proficiencies=1, workers=1).max_proficiencies == 1
+
+
+# --- the fake is as strict as Connect -------------------------------------------------------------
+
+
+def test_the_fake_refuses_what_connect_refuses_and_applies_nothing() -> None:
+    fake = connect()
+    refused: list[tuple[Callable[[], object], str]] = [
+        (lambda: fake.associate(JDOE, [Proficiency("language", "English", 2)]), "InvalidRequestException"),
+        (lambda: fake.disassociate(JDOE, [("tier", "Tier1")]), "InvalidRequestException"),
+        (lambda: fake.update(JDOE, [Proficiency("tier", "Tier1", 2)]), "InvalidRequestException"),
+        (lambda: fake.associate("u-x", [Proficiency("tier", "Tier1", 2)]), "ResourceNotFoundException"),
+        (lambda: fake.associate(JDOE, [Proficiency("skill", "Sales", 2)]), "ResourceNotFoundException"),
+        (lambda: fake.associate(JDOE, [Proficiency("tier", "Gold", 2)]), "InvalidParameterException"),
+        (lambda: fake.associate(JDOE, [Proficiency("tier", "Tier1", 6)]), "InvalidParameterException"),
+        (lambda: fake.associate(JDOE, []), "InvalidParameterException"),
+        (lambda: fake.list_proficiencies("u-x"), "ResourceNotFoundException"),
+    ]
+    for call, code in refused:
+        with pytest.raises(ConnectCallError) as caught:
+            call()
+        assert caught.value.code == code
+    assert fake.held(JDOE) == {("language", "English"): 3}
+    assert all(not w.applied for w in fake.writes)
+    # a call that would pass the limit is refused whole
+    small = FakeConnect(attributes=ATTRIBUTES, max_proficiencies=2)
+    small.add_user("u", "u", ("tier", "Tier1", 1))
+    with pytest.raises(ConnectCallError, match="limit"):
+        small.associate("u", [Proficiency("tier", "Tier2", 1), Proficiency("tier", "Tier3", 1)])
+    assert small.held("u") == {("tier", "Tier1"): 1}
+
+
+def test_the_fakes_lenient_modes_and_injected_faults() -> None:
+    fake = connect(on_associate_existing="overwrite", on_disassociate_missing="ignore")
+    fake.associate(JDOE, [Proficiency("language", "English", 5)])
+    fake.disassociate(JDOE, [("tier", "Tier1")])
+    assert fake.held(JDOE) == {("language", "English"): 5}
+    # the second Update fails before it is applied; the third is applied and its answer lost
+    fake.inject(UPDATE, nth=2)
+    fake.inject(UPDATE, nth=3, applied=True)
+    fake.update(JDOE, [Proficiency("language", "English", 1)])
+    with pytest.raises(ConnectCallError) as caught:
+        fake.update(JDOE, [Proficiency("language", "English", 2)])
+    assert caught.value.transient
+    assert fake.held(JDOE) == {("language", "English"): 1}
+    with pytest.raises(ConnectCallError):
+        fake.update(JDOE, [Proficiency("language", "English", 3)])
+    assert fake.held(JDOE) == {("language", "English"): 3}
+    assert [(w.operation, w.applied, w.error) for w in fake.writes[-3:]] == [
+        (UPDATE, True, None),
+        (UPDATE, False, "InternalServiceException"),
+        (UPDATE, True, "InternalServiceException"),
+    ]
+    assert fake.calls[UPDATE] == 3
+    assert all(op in WRITE_APIS for op, _ in writes(fake))
+    assert isinstance(fake.writes[0], Write)
+
+
+# --- what the steps carry along --------------------------------------------------------------------
+
+
+def test_the_settings_limits_apply_to_the_file() -> None:
+    tight = EngineSettings(max_proficiencies=10, workers=1, limits=Limits(max_rows=1))
+    data = csv_file("jdoe,username,add,tier,Tier1,2", "jdoe,username,add,tier,Tier2,2")
+    with pytest.raises(FileRejected, match="2 data rows; the limit is 1"):
+        check_offline(data, tight.limits)
+    with pytest.raises(FileRejected, match="the limit is 1"):
+        run_job(data, connect(), tight, dry_run=True)
+
+
+def test_warnings_about_the_file_reach_the_result() -> None:
+    fake = connect()
+    data = csv_file("jdoe,username,add,tier,Tier1,2,hello", header=HEADER + ",notes")
+    result = run_job(data, fake, SETTINGS, dry_run=False)
+    assert result.warnings == [
+        "Ignored unknown column: 'notes'. The columns used are "
+        "identifier, identifier_type, action, attribute, value, level."
+    ]
+
+
+@pytest.mark.parametrize(("count", "clipped"), [(10, False), (11, True)])
+def test_an_attribute_with_more_than_ten_values_shows_the_first_ten(count: int, clipped: bool) -> None:
+    fake = FakeConnect(attributes={"tier": [f"T{n}" for n in range(count)]})
+    fake.add_user(ASMITH, "asmith")
+    [outcome] = apply(fake, "asmith,username,add,tier,Gold,2").outcomes
+    shown = ", ".join(f"T{n}" for n in range(10))
+    assert (
+        outcome.message
+        == f"value 'Gold' is not a value of attribute 'tier' (values: {shown}{', …' if clipped else ''})"
+    )
+
+
+def test_rows_failed_by_a_refused_call_keep_their_user_id() -> None:
+    fake = connect()
+    fake.inject(DISASSOCIATE, ConnectCallError(DISASSOCIATE, "InvalidRequestException", "no"))
+    [outcome] = apply(fake, "jdoe,username,remove,language,English,").outcomes
+    assert (outcome.status, outcome.user_id) == (Status.FAILED, JDOE)
+
+
+def test_every_row_of_a_dry_run_is_planned_whatever_comes_before_it() -> None:
+    fake = connect()
+    result = apply(
+        fake,
+        "jdoe,username,add,language,English,3",  # skipped
+        "jdoe,username,add,tier,Tier1,2",
+        "jdoe,username,update,region,NA,2",  # failed
+        "jdoe,username,remove,language,English,",
+        dry_run=True,
+    )
+    assert [(o.status, o.message, o.user_id) for o in result.outcomes] == [
+        (Status.SKIPPED, "already at level 3", JDOE),
+        (Status.PLANNED, "would add at level 2", JDOE),
+        (Status.FAILED, "not assigned; use add", JDOE),
+        (Status.PLANNED, "would remove (was level 3)", JDOE),
+    ]
+
+
+def test_run_job_reports_progress_user_by_user() -> None:
+    fake = connect()
+    seen: list[tuple[int, int]] = []
+    run_job(
+        csv_file("jdoe,username,add,tier,Tier1,2", "asmith,username,add,tier,Tier1,2"),
+        fake,
+        SETTINGS,
+        dry_run=True,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(1, 2), (2, 2)]
+
+
+# --- the offline checks, as a person meets them ------------------------------------------------------
+
+
+def rejection(data: bytes, limits: Limits | None = None) -> str:
+    with pytest.raises(FileRejected) as caught:
+        check_offline(data, limits or Limits())
+    return str(caught.value)
+
+
+def test_a_file_over_the_size_limit_says_both_sizes_in_units_a_person_reads() -> None:
+    assert rejection(b"x" * 1025, Limits(max_bytes=1024)) == (
+        "The file is 1.0 KiB (1,025 bytes); the limit is 1.0 KiB (1,024 bytes). Split it into smaller files."
+    )
+    assert rejection(b"x" * 1024, Limits(max_bytes=1023)).startswith(
+        "The file is 1.0 KiB (1,024 bytes); the limit is 1,023 bytes."
+    )
+    mib = 1024 * 1024
+    assert rejection(b"x" * (mib + 52429), Limits(max_bytes=mib)).startswith(
+        "The file is 1.1 MiB (1,101,005 bytes); the limit is 1.0 MiB (1,048,576 bytes)."
+    )
+    assert rejection(b"x" * mib, Limits(max_bytes=mib - 1)).startswith(
+        "The file is 1.0 MiB (1,048,576 bytes); the limit is 1024.0 KiB"
+    )
+
+
+def test_too_many_rows_says_how_many_and_what_to_do() -> None:
+    data = csv_file(*["jdoe,username,add,tier,Tier1,2"] * 3)
+    assert rejection(data, Limits(max_rows=2)) == (
+        "The file has 3 data rows; the limit is 2. "
+        "Split it into several files and drop them one after another."
+    )
+
+
+def test_files_that_are_not_csv_say_how_to_save_them() -> None:
+    assert rejection(b"PK\x03\x04rest") == (
+        "The file is a spreadsheet workbook (.xlsx), not a CSV. In Excel use "
+        "File > Save As > 'CSV UTF-8 (Comma delimited)' and drop that file."
+    )
+    assert rejection("identifier".encode("utf-16")) == (
+        "The file contains NUL bytes: it looks like UTF-16 ('Unicode Text') or a binary file, not a CSV. "
+        "Save it as 'CSV UTF-8 (Comma delimited)'."
+    )
+
+
+def test_a_windows_1252_file_is_read_with_a_warning() -> None:
+    offline = check_offline(csv_file("jos\xe9,username,add,tier,Tier1,2").decode().encode("cp1252"))
+    assert offline.changes[0].row.identifier == "jos\xe9"
+    assert offline.warnings == [
+        "The file is not UTF-8; it was read as Windows-1252 (cp1252). "
+        "Save it as 'CSV UTF-8' if accented letters look wrong in the report."
+    ]
+
+
+def test_a_broken_header_is_rejected_at_line_1_with_how_to_quote() -> None:
+    message = rejection(
+        b'"identifier"x,identifier_type,action,attribute,value,level\r\njdoe,username,add,t,v,2\r\n'
+    )
+    assert message.startswith("The file is not valid CSV at line 1: ")
+    assert "',' expected after '\"'" in message  # the csv module's own words on what it found
+    assert message.endswith(
+        'Check the quotes (") on that line: a quoted cell must end with a quote followed by the delimiter, '
+        'and a quote inside it is written as "".'
+    )
+
+
+def test_a_cell_longer_than_the_csv_reader_allows_names_the_limit() -> None:
+    data = csv_file('jdoe,username,add,"' + "x" * 140_000 + '",v,2')
+    assert rejection(data) == (
+        "Line 2: a cell is longer than the csv reader allows (limit 1,000 characters). "
+        'Shorten it, or check for a missing closing quote (") above it.'
+    )
+
+
+def test_a_semicolon_file_with_quoted_header_cells_is_read() -> None:
+    data = b'"identifier";identifier_type;action;attribute;value;level\r\njdoe;username;add;tier;Tier1;2\r\n'
+    assert [c.row.cells() for c in check_offline(data).changes] == [
+        ("jdoe", "username", "add", "tier", "Tier1", "2")
+    ]
+
+
+def test_an_unnamed_column_in_the_middle_of_the_header_is_ignored() -> None:
+    data = csv_file(
+        "jdoe,,username,add,tier,Tier1,2", header="identifier,,identifier_type,action,attribute,value,level"
+    )
+    assert [c.row.cells() for c in check_offline(data).changes] == [
+        ("jdoe", "username", "add", "tier", "Tier1", "2")
+    ]
+
+
+def test_missing_and_unknown_columns_are_named_singular_or_plural() -> None:
+    assert rejection(
+        csv_file("jdoe,username,add,tier", header="identifier,identifier_type,action,attribute")
+    ) == (
+        "The header is missing the required column value. Columns found (reading it as comma-delimited): "
+        "'identifier', 'identifier_type', 'action', 'attribute'. The first row must name identifier, "
+        "identifier_type, action, attribute, value, and level for add and update rows, in any order."
+    )
+    offline = check_offline(csv_file("jdoe,username,add,tier,Tier1,2,a,b", header=HEADER + ",notes,owner"))
+    assert offline.warnings == [
+        "Ignored unknown columns: 'notes', 'owner'. The columns used are "
+        "identifier, identifier_type, action, attribute, value, level."
+    ]
+
+
+def test_a_cell_over_the_cell_limit_is_named_by_line_and_column() -> None:
+    limits = Limits(max_cell_chars=7)
+    assert check_offline(csv_file("jdoe,user_id,add,tier,Tier1,2"), limits).changes  # 7 characters fit
+    assert rejection(csv_file("jdoe,user_id,add,tier,Tier1234,2"), limits) == (
+        "Line 2, column 5 (value): the cell is 8 characters long; the limit is 7. "
+        'Shorten it, or check for a missing closing quote (") above it.'
+    )
+    assert rejection(csv_file("jdoe,user_id,add,tier,Tier1,2,,toolonger"), limits).startswith(
+        "Line 2, column 8: the cell is 9 characters long"
+    )
+
+
+def test_cells_are_trimmed_and_lose_one_leading_quote() -> None:
+    [change] = check_offline(csv_file("jdoe ,username,add,\t'=tier ,Tier1,1.0")).changes
+    assert (change.row.identifier, change.row.attribute, change.level) == ("jdoe", "=tier", 1)
+    # a cell that starts with the quote keeps the rest verbatim: safe_cell wrote it
+    [change] = check_offline(csv_file("' jdoe ,username,add,tier,Tier1,1")).changes
+    assert change.row.identifier == " jdoe "
+
+
+def test_row_problems_are_all_named_with_what_to_give() -> None:
+    offline = check_offline(csv_file(",,,,,2", "jdoe,x" * 1 + ",y,t,v,2"))
+    assert offline.settled[0].message == (
+        "identifier is empty: give the user's username or user ID; "
+        "identifier_type must be username or user_id, got it is empty; "
+        "action must be add, update or remove, got it is empty; "
+        "attribute is empty: give the predefined attribute's name; "
+        "value is empty: give one of the attribute's values"
+    )
+    assert offline.settled[1].message == (
+        "identifier_type must be username or user_id, got 'x'; action must be add, update or remove, got 'y'"
+    )
+
+
+@pytest.mark.parametrize(("length", "shown"), [(40, "a" * 40), (41, "a" * 40 + "...")])
+def test_a_bad_cell_is_echoed_up_to_40_characters(length: int, shown: str) -> None:
+    [outcome] = check_offline(csv_file(f"jdoe,username,{'a' * length},tier,Tier1,2")).settled
+    assert outcome.message == f"action must be add, update or remove, got '{shown}'"
+
+
+def test_duplicates_are_found_after_an_overfull_row() -> None:
+    offline = check_offline(
+        csv_file(
+            "jdoe,username,add,tier,Tier1,2,extra",
+            "jdoe,username,add,tier,Tier2,2",
+            "jdoe,username,add,tier,Tier2,2",
+        )
+    )
+    assert [(o.row.line, o.message) for o in offline.settled][-1] == (4, "duplicate of line 3")
