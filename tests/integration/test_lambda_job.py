@@ -65,6 +65,7 @@ def connect(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Co
     emulator = start_connect(load_seed(SAMPLE_SEED), quota=UNTHROTTLED)
     instance = next(iter(emulator.service.instances.values()))
     monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", emulator.endpoint_url)
     monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
     monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
@@ -519,6 +520,7 @@ def _point_function_at(
 ) -> None:
     instance = next(iter(emulator.service.instances.values()))
     monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", emulator.endpoint_url)
     monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
     monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)

@@ -51,6 +51,7 @@ def summarise(
     duration_seconds: float,
     location: str,
     waited_seconds: float = 0.0,
+    notes: Sequence[str] = (),
 ) -> Summary:
     """The message for people: subject with the file and counts, body with what happened and where."""
     prefix = "DRY RUN " if result.dry_run else ""
@@ -81,6 +82,7 @@ def summarise(
             for f in failures[:FAILURES_SHOWN]
         ]
     lines += ["", *(f"Warning: {warning}" for warning in result.warnings)] if result.warnings else []
+    lines += ["", *notes] if notes else []
     lines += [
         "",
         f"Files in {location}:",
