@@ -29,7 +29,9 @@ CONTEXT_KEYS: Mapping[str, str] = {
         "requests per second for every Connect API, instead of the account's quotas (default: each API "
         f"at its applied quota, read from Service Quotas; {DEFAULT_CONNECT_RATE:g}/s when it cannot be read)"
     ),
-    "connectBurst": f"token-bucket burst for every Connect API (default {DEFAULT_CONNECT_BURST}, or the quota if higher)",
+    "connectBurst": (
+        f"token-bucket burst for every Connect API (default {DEFAULT_CONNECT_BURST}, or the quota if higher)"
+    ),
     "connectApiRates": "per-API rates, API=RATE[:BURST],... (e.g. ListUserProficiencies=10:10)",
     "connectHeadroom": f"percent of each account quota the job uses (default {DEFAULT_HEADROOM_PERCENT:g})",
     "maxProficienciesPerAgent": (

@@ -124,7 +124,9 @@ def parse_api_rates(text: str, *, source: str) -> dict[str, tuple[float, int | N
         if not 0 < rate <= 10_000:
             raise ValueError(f"{source}: {api} rate must be above 0 and at most 10000, got {rate_text}")
         if burst is not None and not 1 <= burst <= 10_000:
-            raise ValueError(f"{source}: {api} burst must be a whole number from 1 to 10000, got {burst_text}")
+            raise ValueError(
+                f"{source}: {api} burst must be a whole number from 1 to 10000, got {burst_text}"
+            )
         rates[api] = (rate, burst)
     return rates
 
@@ -132,7 +134,8 @@ def parse_api_rates(text: str, *, source: str) -> dict[str, tuple[float, int | N
 def format_api_rates(rates: dict[str, tuple[float, int | None]]) -> str:
     """The inverse of `parse_api_rates`, as CONNECT_API_RATES carries it."""
     return ",".join(
-        f"{api}={rate:g}{'' if burst is None else f':{burst}'}" for api, (rate, burst) in sorted(rates.items())
+        f"{api}={rate:g}{'' if burst is None else f':{burst}'}"
+        for api, (rate, burst) in sorted(rates.items())
     )
 
 

@@ -77,7 +77,9 @@ class ServiceQuotasStandIn:
         self.requests += 1
         operation = target.removeprefix(TARGET_PREFIX)
         if operation != "ListServiceQuotas":
-            return _error("UnknownOperationException", f"The emulator serves only ListServiceQuotas, not {operation}")
+            return _error(
+                "UnknownOperationException", f"The emulator serves only ListServiceQuotas, not {operation}"
+            )
         try:
             params = json.loads(body or b"{}")
         except json.JSONDecodeError:
@@ -97,10 +99,14 @@ class ServiceQuotasStandIn:
             return _error("IllegalArgumentException", "ServiceCode is required")
         size = params.get("MaxResults", MAX_PAGE)
         if not isinstance(size, int) or not 1 <= size <= MAX_PAGE:
-            return _error("IllegalArgumentException", f"MaxResults must be from 1 to {MAX_PAGE}, got {size!r}")
+            return _error(
+                "IllegalArgumentException", f"MaxResults must be from 1 to {MAX_PAGE}, got {size!r}"
+            )
         level = params.get("QuotaAppliedAtLevel", "ACCOUNT")
         if level not in ("ACCOUNT", "RESOURCE", "ALL"):
-            return _error("IllegalArgumentException", f"QuotaAppliedAtLevel {level!r} is not ACCOUNT, RESOURCE or ALL")
+            return _error(
+                "IllegalArgumentException", f"QuotaAppliedAtLevel {level!r} is not ACCOUNT, RESOURCE or ALL"
+            )
         unknown = set(params) - {"ServiceCode", "NextToken", "MaxResults", "QuotaCode", "QuotaAppliedAtLevel"}
         if unknown:
             return _error("SerializationException", f"Unknown members {sorted(unknown)}")
@@ -146,15 +152,26 @@ class ServiceQuotasStandIn:
         served = set(SUPPORTED_OPERATIONS)
         quotas = []
         for operation in self._operations:
-            rate = throttle.per_operation.get(operation, throttle.default).rate if operation in served else 2.0
-            quotas.append(
-                _quota(region, account, quota_code(operation), f"Rate of {operation} API requests", rate, True)
+            rate = (
+                throttle.per_operation.get(operation, throttle.default).rate if operation in served else 2.0
             )
-        quotas += [_quota(region, account, code, name, value, False) for code, name, value in OTHER_QUOTAS]
+            quotas.append(
+                _quota(
+                    region,
+                    account,
+                    quota_code(operation),
+                    f"Rate of {operation} API requests",
+                    rate,
+                    rate=True,
+                )
+            )
+        quotas += [
+            _quota(region, account, code, name, value, rate=False) for code, name, value in OTHER_QUOTAS
+        ]
         return sorted(quotas, key=lambda quota: quota["QuotaCode"])
 
 
-def _quota(region: str, account: str, code: str, name: str, value: float, rate: bool) -> dict[str, Any]:
+def _quota(region: str, account: str, code: str, name: str, value: float, *, rate: bool) -> dict[str, Any]:
     quota: dict[str, Any] = {
         "ServiceCode": SERVICE_CODE,
         "ServiceName": "Amazon Connect",
@@ -174,7 +191,9 @@ def _quota(region: str, account: str, code: str, name: str, value: float, rate: 
 
 def _binding(params: dict[str, Any]) -> str:
     return hashlib.sha256(
-        json.dumps([params["ServiceCode"], params.get("QuotaCode"), params.get("QuotaAppliedAtLevel")]).encode()
+        json.dumps(
+            [params["ServiceCode"], params.get("QuotaCode"), params.get("QuotaAppliedAtLevel")]
+        ).encode()
     ).hexdigest()[:16]
 
 

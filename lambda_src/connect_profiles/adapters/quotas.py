@@ -41,9 +41,19 @@ PAGE = 100  # ListServiceQuotas' maximum
 DOCUMENTED = Rate(DEFAULT_CONNECT_RATE, DEFAULT_CONNECT_BURST)
 # The Connect APIs the job calls: the contract's connect: actions.
 JOB_APIS: tuple[str, ...] = tuple(
-    action.split(":", 1)[1] for grant in JOB_ACTIONS for action in grant.actions if action.startswith("connect:")
+    action.split(":", 1)[1]
+    for grant in JOB_ACTIONS
+    for action in grant.actions
+    if action.startswith("connect:")
 )
-_SECONDS = {"MICROSECOND": 1e-6, "MILLISECOND": 1e-3, "SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86400.0}
+_SECONDS = {
+    "MICROSECOND": 1e-6,
+    "MILLISECOND": 1e-3,
+    "SECOND": 1.0,
+    "MINUTE": 60.0,
+    "HOUR": 3600.0,
+    "DAY": 86400.0,
+}
 
 
 class QuotasUnavailable(Exception):
@@ -129,7 +139,7 @@ def _per_second(quota: Mapping[str, Any]) -> float | None:
     if not isinstance(value, int | float) or value <= 0:
         return None
     period = quota.get("Period") or {}
-    seconds = _SECONDS.get(str(period.get("PeriodUnit", "SECOND")), None)
+    seconds = _SECONDS.get(str(period.get("PeriodUnit", "SECOND")))
     if seconds is None:
         return None
     return float(value) / (float(period.get("PeriodValue", 1) or 1) * seconds)
@@ -213,7 +223,9 @@ def pacing_lines(plan: PacingPlan, pacer: Pacer) -> list[str]:
     paces = pacer.paces()
     if not paces:
         return lines
-    lines.append(f"Pacing per Connect API (at {plan.headroom_percent:g}% of each quota read from Service Quotas):")
+    lines.append(
+        f"Pacing per Connect API (at {plan.headroom_percent:g}% of each quota read from Service Quotas):"
+    )
     for pace in paces:
         source = plan.sources.get(pace.api, "documented default")
         text = f"  {pace.api}: {pace.ceiling:.3g}/s, burst {pace.burst} ({source})"

@@ -270,7 +270,9 @@ def _pacing_options(args: argparse.Namespace) -> PacingOptions:
         headroom = parse_headroom(args.headroom, source="--headroom")
     except ValueError as error:
         raise CommandError(str(error)) from error
-    return PacingOptions.build(rate=args.rate, burst=args.burst, api_rates=api_rates, headroom_percent=headroom)
+    return PacingOptions.build(
+        rate=args.rate, burst=args.burst, api_rates=api_rates, headroom_percent=headroom
+    )
 
 
 def _check_out(folder: Path) -> None:
