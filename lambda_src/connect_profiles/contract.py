@@ -54,11 +54,17 @@ class Env(StrEnum):
     YIELD_BELOW_SECONDS = "YIELD_BELOW_SECONDS"
     LEASE_SECONDS = "LEASE_SECONDS"
     CONNECT_MAX_ATTEMPTS = "CONNECT_MAX_ATTEMPTS"
+    # `API=RATE[:BURST],...`: per-API rates that win over the account's quotas and CONNECT_RATE.
+    CONNECT_API_RATES = "CONNECT_API_RATES"
+    # Percent of each quota the job may use (others share the account's quotas).
+    CONNECT_HEADROOM = "CONNECT_HEADROOM"
 
 
 # --- defaults (Connect's documented quotas, and the job's own sizes) --------------------------------
 DEFAULT_CONNECT_RATE = 2.0  # requests per second per Connect API
 DEFAULT_CONNECT_BURST = 5
+# Percent of each applied quota the job paces at: other integrations share the account's quotas.
+DEFAULT_HEADROOM_PERCENT = 90.0
 DEFAULT_MAX_PROFICIENCIES = 10  # the "Proficiencies per agent" quota
 # Attempts botocore makes per Connect call (throttles, 5xx, network errors) before the job sees the
 # error; past them a batch is retried as a durable step, and a failed write is settled by a re-read.
@@ -69,6 +75,80 @@ DEFAULT_YIELD_BELOW_SECONDS = 240
 # How long a job's hold on its Connect instance lasts unless renewed (each batch renews it): a job
 # that died frees the instance after this long.
 DEFAULT_LEASE_SECONDS = 1200
+
+
+# --- Connect's request quotas, as Service Quotas lists them (ServiceCode "connect") -------------------
+# Quota codes of "Rate of <API> API requests". Not in AWS's own documentation pages (the Connect
+# quotas page lists names and values only); two public snapshots of Service Quotas agree on every code.
+# The adapter also matches by the quota name, in case a code is ever reissued.
+CONNECT_QUOTA_CODES: dict[str, str] = {
+    "ListUsers": "L-CCC38177",
+    "DescribeUser": "L-EE6F0D82",
+    "SearchUsers": "L-E2C35CCE",
+    "ListUserProficiencies": "L-A59C54EE",
+    "AssociateUserProficiencies": "L-2CCBA953",
+    "UpdateUserProficiencies": "L-5A3065E6",
+    "DisassociateUserProficiencies": "L-53E03705",
+    "ListPredefinedAttributes": "L-BE2447CC",
+    "DescribePredefinedAttribute": "L-753B94AB",
+}
+
+
+def connect_quota_name(api: str) -> str:
+    return f"Rate of {api} API requests"
+
+
+def parse_api_rates(text: str, *, source: str) -> dict[str, tuple[float, int | None]]:
+    """`API=RATE[:BURST]` items, comma-separated (or one per call): API -> (rate, burst or None).
+    Raises ValueError naming `source` and the bad item. API names are Connect operation names."""
+    rates: dict[str, tuple[float, int | None]] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        api, sep, value = item.partition("=")
+        api = api.strip()
+        rate_text, _, burst_text = value.strip().partition(":")
+        usage = f"{source}: {item!r} is not API=RATE[:BURST] (e.g. ListUserProficiencies=10:10)"
+        if not sep or not api or not rate_text:
+            raise ValueError(usage)
+        if api not in CONNECT_QUOTA_CODES:
+            known = ", ".join(sorted(CONNECT_QUOTA_CODES))
+            raise ValueError(f"{source}: unknown Connect API {api!r}; one of {known}")
+        if api in rates:
+            raise ValueError(f"{source}: {api} is given twice")
+        try:
+            rate = float(rate_text)
+            burst = int(burst_text) if burst_text else None
+        except ValueError as error:
+            raise ValueError(usage) from error
+        if not 0 < rate <= 10_000:
+            raise ValueError(f"{source}: {api} rate must be above 0 and at most 10000, got {rate_text}")
+        if burst is not None and not 1 <= burst <= 10_000:
+            raise ValueError(
+                f"{source}: {api} burst must be a whole number from 1 to 10000, got {burst_text}"
+            )
+        rates[api] = (rate, burst)
+    return rates
+
+
+def format_api_rates(rates: dict[str, tuple[float, int | None]]) -> str:
+    """The inverse of `parse_api_rates`, as CONNECT_API_RATES carries it."""
+    return ",".join(
+        f"{api}={rate:g}{'' if burst is None else f':{burst}'}"
+        for api, (rate, burst) in sorted(rates.items())
+    )
+
+
+def parse_headroom(value: str | float, *, source: str) -> float:
+    """A percent above 0 and at most 100 (`90`, `90%`, `90.5`)."""
+    text = str(value).strip().removesuffix("%").strip()
+    try:
+        percent = float(text)
+    except ValueError as error:
+        raise ValueError(f"{source}: headroom must be a percent from 1 to 100, got {value!r}") from error
+    if not 1 <= percent <= 100:
+        raise ValueError(f"{source}: headroom must be a percent from 1 to 100, got {value!r}")
+    return percent
 
 
 # --- what the job calls ------------------------------------------------------------------------
@@ -83,6 +163,7 @@ class Resource(StrEnum):
     SNAPSHOT_OBJECTS = "snapshot-objects"  # snapshots/*
     SUMMARY_TOPIC = "summary-topic"
     JOB_TABLE = "job-table"  # idempotency records and the per-instance lease
+    SERVICE_QUOTAS = "service-quotas"  # `*`: servicequotas:ListServiceQuotas has no resource types
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +200,11 @@ JOB_ACTIONS: tuple[Grant, ...] = (
         ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
         Resource.JOB_TABLE,
         "claim each object version once; hold the instance's lease",
+    ),
+    Grant(
+        ("servicequotas:ListServiceQuotas",),
+        Resource.SERVICE_QUOTAS,
+        "read the account's applied Connect request quotas, to pace each API at its own",
     ),
 )
 

@@ -8,14 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from connect_profiles.contract import (
-    DEFAULT_CONNECT_BURST,
     DEFAULT_CONNECT_MAX_ATTEMPTS,
-    DEFAULT_CONNECT_RATE,
+    DEFAULT_HEADROOM_PERCENT,
     DEFAULT_LEASE_SECONDS,
     DEFAULT_MAX_PROFICIENCIES,
     DEFAULT_USERS_PER_BATCH,
     DEFAULT_YIELD_BELOW_SECONDS,
     Env,
+    parse_api_rates,
+    parse_headroom,
 )
 from connect_profiles.domain.engine import EngineSettings
 from connect_profiles.domain.job import JobConfig
@@ -30,8 +31,11 @@ class Settings:
     instance_id: str
     summary_topic_arn: str
     idempotency_table: str
-    connect_rate: float = DEFAULT_CONNECT_RATE
-    connect_burst: int = DEFAULT_CONNECT_BURST
+    # None: each API at the account's applied quota (Service Quotas), less the headroom.
+    connect_rate: float | None = None
+    connect_burst: int | None = None
+    connect_api_rates: tuple[tuple[str, float, int | None], ...] = ()
+    connect_headroom: float = DEFAULT_HEADROOM_PERCENT
     max_proficiencies: int = DEFAULT_MAX_PROFICIENCIES
     users_per_batch: int = DEFAULT_USERS_PER_BATCH
     yield_below_seconds: int = DEFAULT_YIELD_BELOW_SECONDS
@@ -66,12 +70,28 @@ class Settings:
                 raise SettingsError(f"environment variable {name} must be above 0, got {raw!r}")
             return value
 
+        def optional(name: str, cast: type[int] | type[float]) -> float | None:
+            return number(name, 0, cast) if env.get(name, "").strip() else None
+
+        try:
+            api_rates = parse_api_rates(env.get(Env.CONNECT_API_RATES, ""), source=Env.CONNECT_API_RATES)
+            raw_headroom = env.get(Env.CONNECT_HEADROOM, "").strip()
+            headroom = (
+                parse_headroom(raw_headroom, source=Env.CONNECT_HEADROOM)
+                if raw_headroom
+                else DEFAULT_HEADROOM_PERCENT
+            )
+        except ValueError as error:
+            raise SettingsError(f"environment variable {error}") from error
+        rate, burst = optional(Env.CONNECT_RATE, float), optional(Env.CONNECT_BURST, int)
         return cls(
             instance_id=required(Env.CONNECT_INSTANCE_ID),
             summary_topic_arn=required(Env.SUMMARY_TOPIC_ARN),
             idempotency_table=required(Env.IDEMPOTENCY_TABLE_NAME),
-            connect_rate=float(number(Env.CONNECT_RATE, DEFAULT_CONNECT_RATE, float)),
-            connect_burst=int(number(Env.CONNECT_BURST, DEFAULT_CONNECT_BURST, int)),
+            connect_rate=rate,
+            connect_burst=None if burst is None else int(burst),
+            connect_api_rates=tuple((api, r, b) for api, (r, b) in sorted(api_rates.items())),
+            connect_headroom=headroom,
             max_proficiencies=int(number(Env.MAX_PROFICIENCIES_PER_AGENT, DEFAULT_MAX_PROFICIENCIES, int)),
             users_per_batch=int(number(Env.USERS_PER_BATCH, DEFAULT_USERS_PER_BATCH, int)),
             yield_below_seconds=int(number(Env.YIELD_BELOW_SECONDS, DEFAULT_YIELD_BELOW_SECONDS, int)),

@@ -2,7 +2,14 @@
 
 from connect_emulator.authorization import DEFAULT_CALLER_ARN, AllowActions, Authorizer
 from connect_emulator.instance import Behaviour, Instance, OnAssociateExisting, OnDisassociateMissing
-from connect_emulator.seed import SAMPLE_SEED, generate_seed, instance_from_seed, load_seed
+from connect_emulator.seed import (
+    SAMPLE_SEED,
+    generate_seed,
+    instance_from_seed,
+    load_seed,
+    load_seed_quotas,
+    quotas_from_seed,
+)
 from connect_emulator.server import (
     ConnectEmulator,
     ConnectService,
@@ -35,4 +42,6 @@ __all__ = [
     "generate_seed",
     "instance_from_seed",
     "load_seed",
+    "load_seed_quotas",
+    "quotas_from_seed",
 ]

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from connect_emulator.instance import Behaviour, OnAssociateExisting, OnDisassociateMissing
-from connect_emulator.seed import SAMPLE_SEED, SeedError, load_seed
+from connect_emulator.seed import SAMPLE_SEED, SeedError, load_seed, load_seed_quotas
 from connect_emulator.server import ConnectEmulator, ConnectService, Faults, Outage
 from connect_emulator.throttle import Quota
 
@@ -95,15 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     try:
         instance = load_seed(args.seed, behaviour=behaviour)
+        quotas = load_seed_quotas(args.seed)
     except SeedError as error:
         print(f"connect-emulator: {error}", file=sys.stderr)
         return 2
-    service = ConnectService(quota=quota, faults=faults, outages=args.outage)
+    service = ConnectService(quota=quota, quotas=quotas, faults=faults, outages=args.outage)
     service.add_instance(instance)
     emulator = ConnectEmulator(service, host=args.host, port=args.port)
     print(
         f"Connect emulator: instance {instance.id} ({len(instance.users)} users) at {emulator.endpoint_url}\n"
-        f"  export AWS_ENDPOINT_URL_CONNECT={emulator.endpoint_url}",
+        f"  export AWS_ENDPOINT_URL_CONNECT={emulator.endpoint_url}\n"
+        f"  export AWS_ENDPOINT_URL_SERVICE_QUOTAS={emulator.endpoint_url}  # its Connect quotas",
         flush=True,
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -8,9 +8,13 @@
   "users": [
     {"id": "optional-uuid", "username": "jdoe", "first_name": "Jane", "last_name": "Doe",
      "proficiencies": [{"attribute": "language", "value": "English", "level": 4}]}
-  ]
+  ],
+  "quotas": {"ListUserProficiencies": {"rate": 10, "burst": 10}}
 }
 ```
+
+`quotas` (optional) sets per-API request quotas: the buckets the emulator enforces and the values
+its Service Quotas stand-in reports. APIs not named there get the emulator's default quota.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from connect_emulator.instance import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Behaviour, Instance
+from connect_emulator.throttle import Quota
+from connect_emulator.wire import SUPPORTED_OPERATIONS
 
 SAMPLE_SEED = Path(__file__).resolve().parents[1] / "seeds" / "sample-instance.json"
 
@@ -36,6 +42,28 @@ def load_seed(path: Path | str, *, behaviour: Behaviour | None = None) -> Instan
     except (OSError, json.JSONDecodeError) as error:
         raise SeedError(f"Cannot read seed file {path}: {error}") from error
     return instance_from_seed(document, behaviour=behaviour)
+
+
+def load_seed_quotas(path: Path | str) -> dict[str, Quota]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise SeedError(f"Cannot read seed file {path}: {error}") from error
+    return quotas_from_seed(document)
+
+
+def quotas_from_seed(document: dict[str, Any]) -> dict[str, Quota]:
+    """The seed's `quotas`: operation -> Quota(rate, burst); unknown operations are refused."""
+    entries = document.get("quotas", {})
+    if not isinstance(entries, dict):
+        raise SeedError("Seed quotas must be an object of operation -> {rate, burst}")
+    unknown = sorted(set(entries) - set(SUPPORTED_OPERATIONS))
+    if unknown:
+        raise SeedError(f"Seed quotas name operations the emulator does not serve: {', '.join(unknown)}")
+    try:
+        return {name: Quota(float(q["rate"]), int(q.get("burst", 5))) for name, q in entries.items()}
+    except (KeyError, TypeError, ValueError) as error:
+        raise SeedError(f"Seed quotas are malformed: {error}") from error
 
 
 def instance_from_seed(document: dict[str, Any], *, behaviour: Behaviour | None = None) -> Instance:

@@ -37,6 +37,7 @@ from connect_emulator.instance import (
     OnAssociateExisting,
     OnDisassociateMissing,
 )
+from connect_emulator.service_quotas import TARGET_PREFIX, ServiceQuotasStandIn
 from connect_emulator.throttle import Clock, Quota, Throttle
 from connect_emulator.wire import SUPPORTED_OPERATIONS, ConnectError, Request, WireModel, not_found
 
@@ -243,6 +244,8 @@ class ConnectService:
         self._stats = Stats()
         self._log: list[RequestRecord] = []
         self._sequence = 0
+        # Service Quotas' ListServiceQuotas for `connect`: reports the rates this throttle enforces.
+        self.service_quotas = ServiceQuotasStandIn(self)
 
     @property
     def faults(self) -> tuple[Faults, ...]:
@@ -481,6 +484,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         service = self.server.service
+        target = self.headers.get("X-Amz-Target", "")
+        if self.command == "POST" and self.path == "/" and target.startswith(TARGET_PREFIX):
+            self._send_json(*service.service_quotas.handle(target, body))
+            return
         if self.path.startswith(ADMIN_PREFIX):
             status, payload = _admin(service, self.command, self.path, body)
         else:
@@ -496,6 +503,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
         if error_type:
             self.send_header("x-amzn-ErrorType", error_type)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        """The JSON 1.1 protocol: errors carry `__type` in the body."""
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
         self.end_headers()
         self.wfile.write(data)
 

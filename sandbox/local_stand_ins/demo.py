@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from connect_emulator import SAMPLE_SEED, Quota, Stats, load_seed
+from connect_emulator import SAMPLE_SEED, Quota, Stats, load_seed, load_seed_quotas
 from local_stand_ins import BASE_ENVIRONMENT, BUCKET, TABLE, LocalAws, environment, invoke, start_connect
 
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "samples" / "demo-changes.csv"
@@ -33,14 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     print("  S3, SNS, SQS, DynamoDB: moto server on 127.0.0.1; Amazon Connect: the project's emulator")
     with environment(BASE_ENVIRONMENT):
         aws = LocalAws().start()
-        # Connect's real quotas: 2 requests/s, burst 5, per API; the function paces itself to them.
-        emulator = start_connect(load_seed(SAMPLE_SEED), quota=Quota(rate=2.0, burst=5))
+        # Connect's real quotas: 2 requests/s, burst 5, per API, the read APIs at 10/s as many accounts
+        # have them; the function reads them from the emulator's Service Quotas and paces itself.
+        emulator = start_connect(
+            load_seed(SAMPLE_SEED), quota=Quota(rate=2.0, burst=5), quotas=load_seed_quotas(SAMPLE_SEED)
+        )
         instance_id = next(iter(emulator.service.instances))
         try:
             with environment(aws.environment):
                 aws.create_resources()
                 function_environment = {
                     "AWS_ENDPOINT_URL_CONNECT": emulator.endpoint_url,
+                    "AWS_ENDPOINT_URL_SERVICE_QUOTAS": emulator.endpoint_url,
                     "CONNECT_INSTANCE_ID": instance_id,
                     "SUMMARY_TOPIC_ARN": aws.topic_arn,
                     "IDEMPOTENCY_TABLE_NAME": TABLE,

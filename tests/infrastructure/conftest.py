@@ -13,6 +13,8 @@ VARIANT = {
     "reservedConcurrency": "off",
     "connectRate": "0.5",
     "connectBurst": "3",
+    "connectApiRates": "ListUserProficiencies=10:10",
+    "connectHeadroom": "75",
     "maxProficienciesPerAgent": "20",
     "reportRetentionDays": "30",
     "snapshotSchedule": "rate(12 hours)",

@@ -87,6 +87,8 @@ def contract_scopes(synth: Synthesis) -> dict[Resource, tuple[set[str], dict[str
         Resource.SNAPSHOT_OBJECTS: ({f"{bucket}/snapshots/*"}, None),
         Resource.SUMMARY_TOPIC: ({f"${{{ids['topic']}}}"}, None),
         Resource.JOB_TABLE: ({f"${{{ids['table']}.Arn}}"}, None),
+        # ListServiceQuotas has no resource types: `*` is the only way to grant it.
+        Resource.SERVICE_QUOTAS: ({"*"}, None),
     }
 
 
@@ -181,12 +183,22 @@ def test_listing_is_the_only_bucket_wide_grant_and_stays_under_reports(synth: Sy
     assert granted(synth)["s3:ListBucket"] == {(bucket, json.dumps(REPORTS_ONLY))}
 
 
-def test_only_xray_is_granted_on_every_resource(synth: Synthesis) -> None:
+def test_only_xray_and_the_quota_read_are_granted_on_every_resource(synth: Synthesis) -> None:
     on_everything = {
         action for action, scopes in granted(synth).items() if any(resource == "*" for resource, _ in scopes)
     }
 
-    assert on_everything == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    assert on_everything == {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "servicequotas:ListServiceQuotas",
+    }
+
+
+def test_the_quota_read_is_alone_in_its_statement(synth: Synthesis) -> None:
+    [statement] = [s for s in job_role_statements(synth) if "servicequotas:ListServiceQuotas" in s["Action"]]
+
+    assert (statement["Action"], statement["Resource"]) == (["servicequotas:ListServiceQuotas"], ["*"])
 
 
 @pytest.mark.parametrize("which", ["synth", "variant"])

@@ -65,8 +65,7 @@ def test_environment_carries_the_contract_with_the_handler(synth: Synthesis) -> 
         "CONNECT_INSTANCE_ID": INSTANCE_ID,
         "SUMMARY_TOPIC_ARN": {"Ref": topic_id},
         "IDEMPOTENCY_TABLE_NAME": {"Ref": table_id},
-        "CONNECT_RATE": "2",
-        "CONNECT_BURST": "5",
+        "CONNECT_HEADROOM": "90",
         "MAX_PROFICIENCIES_PER_AGENT": "10",
         "POWERTOOLS_SERVICE_NAME": "connect-profiles",
         "POWERTOOLS_METRICS_NAMESPACE": "ConnectProfiles",
@@ -79,6 +78,8 @@ def test_environment_follows_the_settings(variant: Synthesis) -> None:
 
     assert variables["CONNECT_INSTANCE_ID"] == INSTANCE_ID
     assert (variables["CONNECT_RATE"], variables["CONNECT_BURST"]) == ("0.5", "3")
+    assert variables["CONNECT_API_RATES"] == "ListUserProficiencies=10:10"
+    assert variables["CONNECT_HEADROOM"] == "75"
     assert variables["MAX_PROFICIENCIES_PER_AGENT"] == "20"
 
 

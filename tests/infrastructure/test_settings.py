@@ -25,7 +25,9 @@ def test_defaults_apply_when_only_the_instance_id_is_given() -> None:
     settings = Settings.from_context({"instanceId": INSTANCE_ID})
 
     assert settings == Settings(instance_id=INSTANCE_ID)
-    assert (settings.connect_rate_text, settings.connect_burst) == ("2", 5)
+    # No rate: the function paces each Connect API at the account's quota, at 90% of it.
+    assert (settings.connect_rate_text, settings.connect_burst) == (None, None)
+    assert (settings.connect_api_rates, settings.connect_headroom) == ("", 90.0)
     assert (settings.max_proficiencies_per_agent, settings.reserved_concurrency) == (10, 1)
     assert settings.notification_email is None
     assert settings.report_retention_days == 90
@@ -72,7 +74,37 @@ def test_empty_optional_values_count_as_unset() -> None:
     settings = Settings.from_context({"instanceId": INSTANCE_ID, "notificationEmail": "", "connectRate": " "})
 
     assert settings.notification_email is None
-    assert settings.connect_rate == 2.0
+    assert settings.connect_rate is None
+
+
+def test_per_api_rates_and_headroom_are_checked_and_normalised() -> None:
+    settings = Settings.from_context(
+        {
+            "instanceId": INSTANCE_ID,
+            "connectApiRates": " UpdateUserProficiencies=4, ListUserProficiencies=10:10",
+            "connectHeadroom": 80,
+        }
+    )
+
+    assert settings.connect_api_rates == "ListUserProficiencies=10:10,UpdateUserProficiencies=4"
+    assert settings.connect_headroom == 80.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("connectApiRates", "ListUsers", "is not API=RATE"),
+        ("connectApiRates", "Listusers=3", "unknown Connect API 'Listusers'"),
+        ("connectApiRates", "ListUsers=-1", "rate must be above 0"),
+        ("connectHeadroom", "0", "percent from 1 to 100"),
+        ("connectHeadroom", "lots", "percent from 1 to 100"),
+    ],
+)
+def test_bad_pacing_context_is_named(key: str, value: str, message: str) -> None:
+    (problem,) = problems_for(instanceId=INSTANCE_ID, **{key: value})
+
+    assert problem.startswith(f"{key}: ")
+    assert message in problem
 
 
 def test_missing_instance_id_says_what_to_pass() -> None:

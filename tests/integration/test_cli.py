@@ -55,6 +55,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def run_cli(monkeypatch: pytest.MonkeyPatch) -> object:
     def run(running: RunningEmulator, *args: str) -> int:
         monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", running.endpoint_url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", running.endpoint_url)
         return main([*args, "--instance-id", running.instance.id])
 
     return run

@@ -23,10 +23,12 @@ from connect_emulator import (
     OnAssociateExisting,
     OnDisassociateMissing,
     Outage,
+    Quota,
     load_seed,
 )
 from connect_emulator.server import ConnectEmulator
 from connect_profiles.adapters.s3 import S3Store
+from connect_profiles.contract import JOB_ACTIONS
 from connect_profiles.entrypoints import handler
 from local_stand_ins import (
     BUCKET,
@@ -59,6 +61,7 @@ def connect(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Co
     emulator = start_connect(load_seed(SAMPLE_SEED), quota=UNTHROTTLED)
     instance = next(iter(emulator.service.instances.values()))
     monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", emulator.endpoint_url)
     monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
     monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
@@ -507,6 +510,7 @@ def _point_function_at(
 ) -> None:
     instance = next(iter(emulator.service.instances.values()))
     monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", emulator.endpoint_url)
     monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
     monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
@@ -514,3 +518,57 @@ def _point_function_at(
     monkeypatch.setenv("CONNECT_BURST", "100")
     forget_settings()
     local_aws.summaries()
+
+
+def test_the_job_reads_the_accounts_quotas_and_the_summary_gives_each_apis_rate(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account whose read APIs are at 10/s, the rest at 2/s, and no rate in the settings
+    quotas = {"ListUserProficiencies": Quota(10.0, 10), "ListUsers": Quota(10.0, 10)}
+    emulator = start_connect(load_seed(SAMPLE_SEED), quota=Quota(2.0, 5), quotas=quotas)
+    try:
+        _point_function_at(emulator, local_aws, monkeypatch)
+        monkeypatch.delenv("CONNECT_RATE")
+        monkeypatch.delenv("CONNECT_BURST")
+        forget_settings()
+        event = local_aws.upload("incoming/paced.csv", _sample_file(["jdoe,username,add,product,TV,3"]))
+        # When a file is dropped
+        outcome = _run(event)
+        # Then Service Quotas was read and each API paced at 90% of its own quota, as the email says
+        assert outcome.status == "SUCCEEDED", outcome.error
+        assert emulator.service.service_quotas.requests > 0
+        [summary] = local_aws.summaries()
+        assert "Pacing per Connect API (at 90% of each quota read from Service Quotas):" in summary["body"]
+        assert "  ListUserProficiencies: 9/s, burst 10 (quota 10/s)" in summary["body"]
+        assert "  AssociateUserProficiencies: 1.8/s, burst 5 (quota 2/s)" in summary["body"]
+        assert "Warning" not in summary["body"]
+    finally:
+        emulator.stop()
+        forget_settings()
+
+
+def test_a_role_without_the_quota_read_warns_in_the_summary_and_applies_at_the_defaults(
+    local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a role that may call Connect but not servicequotas:ListServiceQuotas
+    allowed = {action for grant in JOB_ACTIONS for action in grant.actions if action.startswith("connect:")}
+    emulator = start_connect(load_seed(SAMPLE_SEED), quota=UNTHROTTLED, authorizer=AllowActions(allowed))
+    try:
+        _point_function_at(emulator, local_aws, monkeypatch)
+        monkeypatch.delenv("CONNECT_RATE")
+        monkeypatch.delenv("CONNECT_BURST")
+        monkeypatch.setenv("CONNECT_API_RATES", "DescribePredefinedAttribute=50:10")
+        forget_settings()
+        event = local_aws.upload("incoming/refused.csv", _sample_file(["jdoe,username,add,product,TV,3"]))
+        outcome = _run(event)
+        # Then the job ran, at Connect's documented default, and the email says why
+        assert outcome.status == "SUCCEEDED", outcome.error
+        assert _user(emulator, "jdoe").proficiencies[("product", "TV")] == 3.0
+        [summary] = local_aws.summaries()
+        assert "Warning: could not read the account's Connect quotas from Service Quotas" in summary["body"]
+        assert "servicequotas:ListServiceQuotas" in summary["body"]
+        assert "  AssociateUserProficiencies: 1.8/s, burst 5 (documented default)" in summary["body"]
+        assert "  DescribePredefinedAttribute: 50/s, burst 10 (--api-rate)" in summary["body"]
+    finally:
+        emulator.stop()
+        forget_settings()

@@ -65,3 +65,67 @@ def test_idle_time_refills_up_to_capacity_only() -> None:
 def test_nonsense_rates_are_refused(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match=r"rate must be above 0|burst must be at least 1"):
         Rate(rate, burst)
+
+
+# --- adapting to what others use (AIMD) ---------------------------------------------------------
+
+
+def test_a_throttle_halves_the_rate_and_empties_the_bucket() -> None:
+    # Given an API paced at 2/s
+    clock = FakeClock()
+    pacer = Pacer(Rate(2.0, 5), clock=clock, sleep=clock.sleep)
+    pacer.wait("AssociateUserProficiencies")
+    # When a call comes back throttled
+    pacer.throttled("AssociateUserProficiencies")
+    # Then the next call waits a whole token at the halved rate, not the burst
+    assert pacer.wait("AssociateUserProficiencies") == pytest.approx(1.0)
+    [pace] = pacer.paces()
+    assert (pace.ceiling, pace.current, pace.lowest, pace.throttles) == (2.0, 1.0, 1.0, 1)
+
+
+def test_calls_refused_together_lower_the_rate_once() -> None:
+    clock = FakeClock()
+    pacer = Pacer(Rate(2.0, 5), clock=clock, sleep=clock.sleep)
+    # Five calls in flight all refused at once count as five throttles but one decrease
+    for _ in range(5):
+        pacer.throttled("X")
+    [pace] = pacer.paces()
+    assert (pace.current, pace.throttles) == (1.0, 5)
+    # A throttle after the bucket has had time to refill lowers it again
+    clock.now += 4 / 1.0
+    pacer.throttled("X")
+    assert pacer.paces()[0].current == pytest.approx(0.5)
+
+
+def test_successes_recover_slowly_and_never_above_the_ceiling() -> None:
+    clock = FakeClock()
+    pacer = Pacer(Rate(2.0, 5), clock=clock, sleep=clock.sleep)
+    pacer.throttled("X")
+    # Each call that goes through wins back 1/50 of the ceiling
+    for _ in range(10):
+        pacer.succeeded("X")
+    assert pacer.paces()[0].current == pytest.approx(1.0 + 10 * 2.0 / 50)
+    for _ in range(100):
+        pacer.succeeded("X")
+    [pace] = pacer.paces()
+    assert pace.current == 2.0
+    assert pace.lowest == 1.0
+
+
+def test_the_rate_never_falls_below_a_twentieth_of_the_ceiling() -> None:
+    clock = FakeClock()
+    pacer = Pacer(Rate(2.0, 5), clock=clock, sleep=clock.sleep)
+    for _ in range(20):
+        clock.now += 1000
+        pacer.throttled("X")
+    assert pacer.paces()[0].current == pytest.approx(0.1)
+
+
+def test_other_apis_keep_their_rate_when_one_is_throttled() -> None:
+    clock = FakeClock()
+    pacer = Pacer(Rate(2.0, 5), {"ListUserProficiencies": Rate(9.0, 10)}, clock=clock, sleep=clock.sleep)
+    pacer.wait("ListUserProficiencies")
+    pacer.throttled("AssociateUserProficiencies")
+    paces = {pace.api: pace for pace in pacer.paces()}
+    assert paces["ListUserProficiencies"].current == 9.0
+    assert paces["AssociateUserProficiencies"].current == 1.0

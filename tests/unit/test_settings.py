@@ -13,9 +13,45 @@ REQUIRED = {
 }
 
 
-def test_defaults_follow_connects_quotas() -> None:
+def test_defaults_pace_at_the_accounts_quotas_with_headroom() -> None:
     settings = Settings.from_env(REQUIRED)
-    assert (settings.connect_rate, settings.connect_burst, settings.max_proficiencies) == (2.0, 5, 10)
+    # No rate given: each API at its applied quota (read from Service Quotas), at 90% of it.
+    assert (settings.connect_rate, settings.connect_burst, settings.connect_api_rates) == (None, None, ())
+    assert (settings.connect_headroom, settings.max_proficiencies) == (90.0, 10)
+
+
+def test_per_api_rates_and_headroom_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            **REQUIRED,
+            "CONNECT_API_RATES": "ListUserProficiencies=10:10, AssociateUserProficiencies=4",
+            "CONNECT_HEADROOM": "75%",
+        }
+    )
+    assert settings.connect_api_rates == (
+        ("AssociateUserProficiencies", 4.0, None),
+        ("ListUserProficiencies", 10.0, 10),
+    )
+    assert settings.connect_headroom == 75.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CONNECT_API_RATES", "ListUserProficiencies", "is not API=RATE"),
+        ("CONNECT_API_RATES", "ListUser=3", "unknown Connect API 'ListUser'"),
+        ("CONNECT_API_RATES", "ListUsers=0", "rate must be above 0"),
+        ("CONNECT_API_RATES", "ListUsers=3:0", "burst must be a whole number"),
+        ("CONNECT_API_RATES", "ListUsers=3:x", "is not API=RATE"),
+        ("CONNECT_API_RATES", "ListUsers=3,ListUsers=4", "given twice"),
+        ("CONNECT_HEADROOM", "0", "percent from 1 to 100"),
+        ("CONNECT_HEADROOM", "120", "percent from 1 to 100"),
+        ("CONNECT_HEADROOM", "most", "percent from 1 to 100"),
+    ],
+)
+def test_bad_pacing_settings_are_named_with_the_reason(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"environment variable {name}: .*{message}"):
+        Settings.from_env({**REQUIRED, name: value})
 
 
 def test_every_setting_can_be_changed() -> None:

@@ -11,7 +11,8 @@ import boto3
 from botocore.config import Config
 
 from connect_profiles.adapters.connect import ConnectGateway, connect_client
-from connect_profiles.adapters.pacing import Pacer, Rate
+from connect_profiles.adapters.pacing import Pacer
+from connect_profiles.adapters.quotas import PacingOptions, PacingPlan, pacing_lines, resolve_pacing
 
 _RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 5})
 
@@ -22,17 +23,28 @@ class AwsClients:
     sns: Any
     dynamodb: Any
     connect: Any
+    pacer: Pacer
+    pacing: PacingPlan
+
+    def pacing_lines(self) -> list[str]:
+        """For the job summary: quota warnings, and each API's rate and how it adapted."""
+        return pacing_lines(self.pacing, self.pacer)
 
 
 @functools.cache
-def aws_clients(rate: Rate, workers: int, connect_attempts: int) -> AwsClients:
+def aws_clients(pacing: PacingOptions, workers: int, connect_attempts: int) -> AwsClients:
     """One set per execution environment. The Connect client's pacer lives as long as it does:
-    Connect's quotas are per account, whichever job is calling."""
+    Connect's quotas are per account, whichever job is calling. The account's quotas are read
+    (one paged ListServiceQuotas) when the environment starts its first job."""
+    plan = resolve_pacing(pacing)
+    pacer = plan.pacer()
     return AwsClients(
         s3=boto3.client("s3", config=_RETRIES),
         sns=boto3.client("sns", config=_RETRIES),
         dynamodb=boto3.client("dynamodb", config=_RETRIES),
-        connect=connect_client(Pacer(rate), pool_size=workers * 2, attempts=connect_attempts),
+        connect=connect_client(pacer, pool_size=workers * 2, attempts=connect_attempts),
+        pacer=pacer,
+        pacing=plan,
     )
 
 

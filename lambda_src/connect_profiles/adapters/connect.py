@@ -72,13 +72,30 @@ def connect_client(
     return pace_client(client, pacer)
 
 
+# What Connect (and botocore's own throttle detection) calls a refusal for rate.
+THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "LimitExceededException"})
+
+
 def pace_client(client: Any, pacer: Pacer) -> Any:
-    """Make every attempt of `client`, retries included, wait for its API's token first."""
+    """Make every attempt of `client`, retries included, wait for its API's token first, and tell
+    the pacer how each attempt went, so an API throttled despite pacing slows down and recovers."""
 
     def pace(operation_name: str, **_: Any) -> None:
         pacer.wait(operation_name)
 
+    def observe(response: Any, operation: Any, **_: Any) -> None:
+        # Runs for every attempt, before botocore decides whether to retry; returns no decision.
+        if response is None:
+            return  # a network error: nothing was metered
+        http, parsed = response
+        code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+        if http.status_code == 429 or code in THROTTLE_CODES:
+            pacer.throttled(operation.name)
+        elif http.status_code < 400:
+            pacer.succeeded(operation.name)
+
     client.meta.events.register("before-sign.connect", pace)
+    client.meta.events.register("needs-retry.connect", observe)
     return client
 
 

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -187,8 +187,10 @@ class Job:
         notifier: Notifier,
         journal: JournalFactory,
         clock: Callable[[], float] = time.time,
+        notes: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.config = config
+        self._notes = notes  # extra summary lines (how Connect was paced), asked for at finish
         self.engine = config.engine
         self.store = store
         self.gateway = gateway
@@ -304,6 +306,7 @@ class Job:
             duration_seconds=duration,
             location=self._location(state.prefix),
             waited_seconds=waited,
+            notes=self._notes() if self._notes else (),
         )
         if denied:
             stop = denial_summary(

@@ -61,6 +61,7 @@ def summarise(
     duration_seconds: float,
     location: str,
     waited_seconds: float = 0.0,
+    notes: Sequence[str] = (),
 ) -> Summary:
     """The message for people: subject with the file and counts, body with what happened and where."""
     prefix = "DRY RUN " if result.dry_run else ""
@@ -94,6 +95,7 @@ def summarise(
         lines += ["", "Changes:" if not result.dry_run else "Changes it would make:"]
         lines += [f"  {_change_line(change)}" for change in result.changes]
     lines += ["", *(f"Warning: {warning}" for warning in result.warnings)] if result.warnings else []
+    lines += ["", *notes] if notes else []
     retry_to = "sync/" if result.sync else "incoming/"
     lines += [
         "",

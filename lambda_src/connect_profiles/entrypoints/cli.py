@@ -19,8 +19,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from connect_profiles.adapters.connect import ConnectGateway, connect_client
-from connect_profiles.adapters.pacing import Pacer, Rate
-from connect_profiles.contract import DEFAULT_CONNECT_BURST, DEFAULT_CONNECT_RATE, DEFAULT_MAX_PROFICIENCIES
+from connect_profiles.adapters.pacing import Pacer
+from connect_profiles.adapters.quotas import PacingOptions, PacingPlan, pacing_lines, resolve_pacing
+from connect_profiles.contract import (
+    DEFAULT_CONNECT_BURST,
+    DEFAULT_CONNECT_RATE,
+    DEFAULT_HEADROOM_PERCENT,
+    DEFAULT_MAX_PROFICIENCIES,
+    parse_api_rates,
+    parse_headroom,
+)
 from connect_profiles.domain.csv_output import input_format_csv
 from connect_profiles.domain.engine import EngineSettings, JobResult, check_offline, run_job
 from connect_profiles.domain.model import FileRejected, RowOutcome, Status
@@ -95,14 +103,28 @@ def _connect_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--rate",
         type=float,
-        default=DEFAULT_CONNECT_RATE,
-        help=f"requests per second per Connect API (default {DEFAULT_CONNECT_RATE:g})",
+        help="requests per second for every Connect API, instead of the account's quotas (default: each "
+        "API at its applied quota from Service Quotas, or Connect's documented "
+        f"{DEFAULT_CONNECT_RATE:g}/s when they cannot be read)",
     )
     command.add_argument(
         "--burst",
         type=int,
-        default=DEFAULT_CONNECT_BURST,
-        help=f"burst per Connect API (default {DEFAULT_CONNECT_BURST})",
+        help=f"burst for every Connect API (default {DEFAULT_CONNECT_BURST}, or the quota value if higher)",
+    )
+    command.add_argument(
+        "--api-rate",
+        action="append",
+        default=[],
+        metavar="API=RATE[:BURST]",
+        help="one Connect API's rate (and burst), over --rate and the quotas; repeatable "
+        "(e.g. --api-rate ListUserProficiencies=10:10)",
+    )
+    command.add_argument(
+        "--headroom",
+        default=str(DEFAULT_HEADROOM_PERCENT),
+        metavar="PERCENT",
+        help=f"percent of each account quota to use; others share it (default {DEFAULT_HEADROOM_PERCENT:g})",
     )
     command.add_argument(
         "--max-proficiencies",
@@ -146,7 +168,7 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         _check_out(out_dir)  # before the first call: a change must never be left without its files
     settings = _settings(args)
     interrupts = Interrupts()
-    gateway = _gateway(args, settings, cancel=interrupts.event)
+    gateway, pacer, plan = _paced_gateway(args, settings, cancel=interrupts.event)
     started = time.monotonic()
     bar = ProgressBar(sys.stderr, "planning" if dry_run else "applying")
     with interrupts:
@@ -164,6 +186,7 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         instance_id=args.instance_id,
         duration_seconds=time.monotonic() - started,
         location=location,
+        notes=pacing_lines(plan, pacer),
     )
     print(_outcome_table(result.outcomes))
     print()
@@ -216,9 +239,40 @@ def _settings(args: argparse.Namespace) -> EngineSettings:
 def _gateway(
     args: argparse.Namespace, settings: EngineSettings, *, cancel: threading.Event | None = None
 ) -> ConnectGateway:
-    pacer = Pacer(Rate(args.rate, args.burst), cancel=cancel)
+    return _paced_gateway(args, settings, cancel=cancel)[0]
+
+
+def _paced_gateway(
+    args: argparse.Namespace, settings: EngineSettings, *, cancel: threading.Event | None = None
+) -> tuple[ConnectGateway, Pacer, PacingPlan]:
+    """The gateway, paced at the account's quotas (read first, unless every rate was given)."""
+    plan = resolve_pacing(_pacing_options(args), region=args.region, profile=args.profile)
+    for warning in plan.warnings:
+        print(f"connect-profiles: warning: {warning}", file=sys.stderr)
+    pacer = plan.pacer(cancel=cancel)
     client = connect_client(pacer, region=args.region, profile=args.profile, pool_size=settings.workers * 2)
-    return ConnectGateway(client, args.instance_id)
+    return ConnectGateway(client, args.instance_id), pacer, plan
+
+
+def _pacing_options(args: argparse.Namespace) -> PacingOptions:
+    """--rate, --burst, --api-rate and --headroom, checked (a bad one is exit 2 with one line)."""
+    if args.rate is not None and args.rate <= 0:
+        raise CommandError(f"--rate must be above 0, got {args.rate:g}")
+    if args.burst is not None and args.burst < 1:
+        raise CommandError(f"--burst must be at least 1, got {args.burst}")
+    try:
+        api_rates: dict[str, tuple[float, int | None]] = {}
+        for item in args.api_rate:
+            for api, value in parse_api_rates(item, source="--api-rate").items():
+                if api in api_rates:
+                    raise ValueError(f"--api-rate: {api} is given twice")
+                api_rates[api] = value
+        headroom = parse_headroom(args.headroom, source="--headroom")
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    return PacingOptions.build(
+        rate=args.rate, burst=args.burst, api_rates=api_rates, headroom_percent=headroom
+    )
 
 
 def _check_out(folder: Path) -> None:

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from connect_profiles.adapters.clients import aws_clients, connect_gateway
 from connect_profiles.adapters.dynamodb import DynamoLease
-from connect_profiles.adapters.pacing import Rate
+from connect_profiles.adapters.quotas import PacingOptions
 from connect_profiles.adapters.s3 import S3Journal, S3Store
 from connect_profiles.adapters.sns import SnsNotifier
 from connect_profiles.domain.job import BatchDone, Job, JobState, ObjectRef
@@ -111,8 +111,13 @@ def claim(ref: ObjectRef, job_id: str) -> str:
 def job_for(bucket: str) -> tuple[Job, Lease]:
     config = settings()
     job = config.job()
-    rate = Rate(config.connect_rate, config.connect_burst)
-    clients = aws_clients(rate, job.engine.workers, config.connect_max_attempts)
+    pacing = PacingOptions(
+        rate=config.connect_rate,
+        burst=config.connect_burst,
+        api_rates=config.connect_api_rates,
+        headroom_percent=config.connect_headroom,
+    )
+    clients = aws_clients(pacing, job.engine.workers, config.connect_max_attempts)
     lease = DynamoLease(
         clients.dynamodb,
         config.idempotency_table,
@@ -126,6 +131,7 @@ def job_for(bucket: str) -> tuple[Job, Lease]:
             gateway=connect_gateway(clients, config.instance_id),
             notifier=SnsNotifier(clients.sns, config.summary_topic_arn),
             journal=S3Journal,
+            notes=clients.pacing_lines,
         ),
         lease,
     )
