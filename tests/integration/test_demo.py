@@ -23,7 +23,14 @@ def test_the_demo_runs_the_job_and_leaves_its_files(tmp_path: Path) -> None:
     assert "LOCAL STAND-INS" in printed
     assert "Subject: Connect profiles: demo-changes.csv: 6 succeeded, 3 skipped, 4 failed" in printed
     assert "To run for real" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["backup.csv", "report.csv", "retry.csv", "rollback.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "backup.csv",
+        "changes.csv",
+        "job.json",
+        "report.csv",
+        "retry.csv",
+        "rollback.csv",
+    ]
     report = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8-sig"))))
     # The sample covers add, update, remove, a duplicate, a bad level and an unknown user
     assert {row["action"] for row in report} == {"add", "update", "remove"}

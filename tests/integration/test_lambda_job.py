@@ -572,3 +572,92 @@ def test_a_role_without_the_quota_read_warns_in_the_summary_and_applies_at_the_d
     finally:
         emulator.stop()
         forget_settings()
+
+
+# --- desired state: sync files, backup, changes.csv, job.json --------------------------------------
+
+
+def test_a_sync_file_sets_each_named_users_whole_set_and_backup_restores_it(
+    local_aws: LocalAws, connect: ConnectEmulator
+) -> None:
+    # Given jdoe holds three pairs and msmith two, and a sync file naming jdoe (twice) and msmith
+    jdoe, other = _user(connect, "jdoe"), _user(connect, "Maria.Garcia")
+    jdoe.proficiencies = {("language", "English"): 2.0, ("tier", "Tier1"): 1.0, ("region", "NA"): 3.0}
+    other.proficiencies = {("skill", "Sales"): 4.0}
+    before = {jdoe.id: dict(jdoe.proficiencies), other.id: dict(other.proficiencies)}
+    content = _sample_file(
+        [
+            "jdoe,username,set,language,English,4",
+            "jdoe,username,add,product,TV,2",
+            f"{other.id},user_id,set,,,",
+        ]
+    )
+    # When it is dropped into sync/
+    outcome = _run(local_aws.upload("sync/team.csv", content))
+    # Then each named user holds exactly the listed set, and nothing else changed
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert jdoe.proficiencies == {("language", "English"): 4.0, ("product", "TV"): 2.0}
+    assert other.proficiencies == {}
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    prefix = record["prefix"]
+    assert prefix.startswith("reports/team/")
+    report = _report(local_aws, prefix)
+    # And the implicit removals are reported after the data rows, with a blank line
+    assert [(r["line"], r["action"], r["attribute"], r["status"], r["message"]) for r in report] == [
+        ("2", "set", "language", "succeeded", "updated from level 2 to 4"),
+        ("3", "add", "product", "succeeded", "added at level 2"),
+        ("4", "set", "", "succeeded", "desired set is empty: 1 removed"),
+        ("", "remove", "tier", "succeeded", "not in the desired state"),
+        ("", "remove", "region", "succeeded", "not in the desired state"),
+        ("", "remove", "skill", "succeeded", "not in the desired state"),
+    ]
+    # And changes.csv names each user and each change, before and after
+    changes = _report(local_aws, prefix, "changes.csv")
+    assert {(c["username"], c["attribute"], c["level_before"], c["level_after"]) for c in changes} == {
+        ("jdoe", "language", "2", "4"),
+        ("jdoe", "product", "", "2"),
+        ("jdoe", "tier", "1", ""),
+        ("jdoe", "region", "3", ""),
+        ("Maria.Garcia", "skill", "4", ""),
+    }
+    # And job.json says who dropped what
+    job = json.loads(local_aws.read(f"{prefix}job.json"))
+    assert job["uploader"] == "AWS:AIDAEXAMPLE"
+    assert job["object"]["key"] == "sync/team.csv"
+    assert job["mode"] == "apply sync"
+    # When backup.csv is dropped into sync/
+    backup = local_aws.read(f"{prefix}backup.csv")
+    assert _run(local_aws.upload("sync/team-restore.csv", backup)).status == "SUCCEEDED"
+    # Then both users are exactly as they were
+    assert {jdoe.id: dict(jdoe.proficiencies), other.id: dict(other.proficiencies)} == before
+
+
+def test_a_sync_user_with_a_bad_row_is_left_untouched(local_aws: LocalAws, connect: ConnectEmulator) -> None:
+    jdoe = _user(connect, "jdoe")
+    jdoe.proficiencies = {("tier", "Tier1"): 1.0}
+    content = _sample_file(["jdoe,username,set,language,English,4", "jdoe,username,remove,tier,Tier1,"])
+    outcome = _run(local_aws.upload("sync/bad.csv", content))
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert jdoe.proficiencies == {("tier", "Tier1"): 1.0}
+    assert outcome.result is not None
+    report = _report(local_aws, outcome.result["records"][0]["prefix"])
+    assert [(r["line"], r["status"]) for r in report] == [("2", "failed"), ("3", "failed")]
+    assert report[0]["message"].startswith("not applied: line 3 of this user failed its checks")
+    assert report[1]["message"] == "sync files list the desired proficiencies: use set"
+    assert connect.service.stats().writes == []
+
+
+def test_a_dry_run_sync_file_plans_the_removals(local_aws: LocalAws, connect: ConnectEmulator) -> None:
+    jdoe = _user(connect, "jdoe")
+    jdoe.proficiencies = {("tier", "Tier1"): 1.0}
+    outcome = _run(
+        local_aws.upload("dry-run/sync/plan.csv", _sample_file(["jdoe,username,set,tier,Tier2,2"]))
+    )
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result is not None
+    report = _report(local_aws, outcome.result["records"][0]["prefix"])
+    assert [(r["action"], r["status"]) for r in report] == [("set", "planned"), ("remove", "planned")]
+    assert jdoe.proficiencies == {("tier", "Tier1"): 1.0}
+    [summary] = local_aws.summaries()
+    assert summary["subject"].startswith("DRY RUN ")

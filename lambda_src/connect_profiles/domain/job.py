@@ -21,8 +21,11 @@ from connect_profiles.contract import (
     APPLY_PREFIX,
     DEFAULT_USERS_PER_BATCH,
     DRY_RUN_PREFIX,
+    DRY_RUN_SYNC_PREFIX,
+    INPUT_PREFIXES,
     JOB_STATE_FOLDER,
     REPORTS_PREFIX,
+    SYNC_PREFIX,
 )
 from connect_profiles.domain.csv_output import report_csv
 from connect_profiles.domain.engine import (
@@ -45,9 +48,11 @@ from connect_profiles.domain.job_state import (
 )
 from connect_profiles.domain.model import Denial, FileRejected
 from connect_profiles.domain.outputs import (
+    JOB_RECORD,
     REPORT,
     Summary,
     denial_summary,
+    job_record,
     rejection_summary,
     render_files,
     summarise,
@@ -68,15 +73,22 @@ class ObjectRef:
     sequencer: str | None
     etag: str | None
     size: int | None
+    uploader: str | None = None  # the event's principal: who put the file
 
     @property
     def dry_run(self) -> bool:
         return self.key.startswith(DRY_RUN_PREFIX)
 
     @property
+    def sync(self) -> bool:
+        """A desired-state file: under sync/ (applied) or dry-run/sync/ (planned)."""
+        return self.key.startswith((SYNC_PREFIX, DRY_RUN_SYNC_PREFIX))
+
+    @property
     def name(self) -> str:
-        """`incoming/team-a/changes.csv` -> `team-a/changes`."""
-        prefix = DRY_RUN_PREFIX if self.dry_run else APPLY_PREFIX
+        """`incoming/team-a/changes.csv` -> `team-a/changes`; `dry-run/sync/all.csv` -> `all`."""
+        prefixes = (DRY_RUN_SYNC_PREFIX, DRY_RUN_PREFIX, SYNC_PREFIX, APPLY_PREFIX)
+        prefix = next(p for p in prefixes if self.key.startswith(p))
         return str(PurePosixPath(self.key[len(prefix) :]).with_suffix(""))
 
     @property
@@ -91,6 +103,7 @@ class ObjectRef:
             "sequencer": self.sequencer,
             "etag": self.etag,
             "size": self.size,
+            "uploader": self.uploader,
         }
 
     @classmethod
@@ -99,7 +112,7 @@ class ObjectRef:
 
 
 def is_job_key(key: str) -> bool:
-    return key.lower().endswith(".csv") and key.startswith((APPLY_PREFIX, DRY_RUN_PREFIX))
+    return key.lower().endswith(".csv") and key.startswith(INPUT_PREFIXES)
 
 
 def output_prefix(ref: ObjectRef, started: datetime, job_id: str) -> str:
@@ -123,6 +136,10 @@ class JobState:
     started: float
     dry_run: bool
     file: str
+    key: str = ""
+    version_id: str | None = None
+    uploader: str | None = None
+    sync: bool = False
     rows: int = 0
     users: int = 0
     batches: int = 0
@@ -208,9 +225,14 @@ class Job:
             started=started.timestamp(),
             dry_run=ref.dry_run,
             file=ref.file_name,
+            key=ref.key,
+            version_id=ref.version_id,
+            uploader=ref.uploader,
+            sync=ref.sync,
         )
         try:
-            offline = check_offline(self.store.read_version(ref.key, ref.version_id), self.engine.limits)
+            data = self.store.read_version(ref.key, ref.version_id)
+            offline = check_offline(data, self.engine.limits, sync=ref.sync)
             plan = prepare(offline, self.gateway)
         except (FileRejected, ConnectUnavailable) as error:
             return replace(state, rejected=self._reject(state, str(error)))
@@ -295,10 +317,20 @@ class Job:
             else:
                 users = users_from_json(self.store.get_json(f"{state.state}users-{index}.json"))
                 results += [not_reached(work, _stopped_reason(denied)) for work in users]
-        result = assemble(plan, results, dry_run=state.dry_run)
+        result = assemble(plan, results, dry_run=state.dry_run, sync=state.sync)
         for name, content in render_files(result).items():
             self.store.put_bytes(f"{state.prefix}{name}", content)
-        duration = self._clock() - state.started
+        finished = self._clock()
+        record = job_record(
+            result,
+            who=state.uploader or "unknown (the S3 event named no principal)",
+            source={"bucket": self.store.bucket, "key": state.key, "version_id": state.version_id},
+            instance_id=self.config.instance_id,
+            started=state.started,
+            finished=finished,
+        )
+        self.store.put_bytes(f"{state.prefix}{JOB_RECORD}", record, "application/json")
+        duration = finished - state.started
         summary = summarise(
             result,
             file_name=state.file,

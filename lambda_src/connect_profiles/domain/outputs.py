@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from connect_profiles.domain.csv_output import changes_csv, input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
@@ -15,6 +18,7 @@ ROLLBACK = "rollback.csv"
 RETRY = "retry.csv"
 BACKUP = "backup.csv"
 CHANGES = "changes.csv"
+JOB_RECORD = "job.json"
 CHANGES_SHOWN = 20  # a small job's summary lists its changes
 # SNS: "ASCII text that begins with a letter, number, or punctuation mark; must not include line
 # breaks or control characters; and must be less than 100 characters long" (Publish API reference).
@@ -38,6 +42,33 @@ def render_files(result: JobResult) -> dict[str, bytes]:
         ),
         CHANGES: changes_csv(result.changes),
     }
+
+
+def job_record(
+    result: JobResult,
+    *,
+    who: str,
+    source: Mapping[str, str | None],
+    instance_id: str,
+    started: float,
+    finished: float,
+) -> bytes:
+    """job.json: who ran what, where, when, and what came of it."""
+    document = {
+        "uploader": who,
+        "object": dict(source),
+        "instance_id": instance_id,
+        "mode": ("dry-run" if result.dry_run else "apply") + (" sync" if result.sync else ""),
+        "started": _iso(started),
+        "finished": _iso(finished),
+        "counts": dict(sorted(result.counts().items())),
+        "changes": dict(sorted(Counter(change.status.value for change in result.changes).items())),
+    }
+    return (json.dumps(document, indent=2) + "\n").encode()
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from aws_durable_execution_sdk_python import (
 from aws_durable_execution_sdk_python.config import Duration
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from connect_profiles.contract import APPLY_PREFIX, DRY_RUN_PREFIX
+from connect_profiles.contract import INPUT_PREFIXES
 from connect_profiles.domain.job import BatchDone, JobState, ObjectRef, is_job_key
 from connect_profiles.entrypoints import durable
 from connect_profiles.entrypoints.observability import logger, metrics, tracer
@@ -44,6 +44,7 @@ def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
                 sequencer=s3_object.get("sequencer"),
                 etag=s3_object.etag or None,
                 size=s3_object.get("size"),
+                uploader=(record.get("userIdentity") or {}).get("principalId"),
             )
         )
     return refs
@@ -117,7 +118,7 @@ def _durable_handler(event: dict[str, Any], context: DurableContext) -> dict[str
     for number, ref in enumerate(object_refs(event)):
         if not is_job_key(ref.key):
             context.logger.info(
-                f"Ignored: not a .csv under {APPLY_PREFIX} or {DRY_RUN_PREFIX}", extra={"key": ref.key}
+                f"Ignored: not a .csv under {', '.join(INPUT_PREFIXES)}", extra={"key": ref.key}
             )
             continue
         job_id = f"{execution}#{number}"
