@@ -128,6 +128,8 @@ class JobFunction(Construct):
                 Env.CONNECT_INSTANCE_ID: settings.instance_id,
                 Env.SUMMARY_TOPIC_ARN: topic.topic_arn,
                 Env.IDEMPOTENCY_TABLE_NAME: table.table_name,
+                # The scheduled snapshot has no S3 event to name the bucket.
+                Env.JOB_BUCKET_NAME: bucket.bucket_name,
                 **({Env.CONNECT_RATE: settings.connect_rate_text} if settings.connect_rate_text else {}),
                 **({Env.CONNECT_BURST: str(settings.connect_burst)} if settings.connect_burst else {}),
                 **({Env.CONNECT_API_RATES: settings.connect_api_rates} if settings.connect_api_rates else {}),

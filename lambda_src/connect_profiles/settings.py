@@ -41,6 +41,7 @@ class Settings:
     yield_below_seconds: int = DEFAULT_YIELD_BELOW_SECONDS
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     connect_max_attempts: int = DEFAULT_CONNECT_MAX_ATTEMPTS
+    job_bucket: str = ""  # where the scheduled snapshot writes (S3 events name their own bucket)
 
     def engine(self) -> EngineSettings:
         return EngineSettings(max_proficiencies=self.max_proficiencies)
@@ -88,6 +89,7 @@ class Settings:
             instance_id=required(Env.CONNECT_INSTANCE_ID),
             summary_topic_arn=required(Env.SUMMARY_TOPIC_ARN),
             idempotency_table=required(Env.IDEMPOTENCY_TABLE_NAME),
+            job_bucket=env.get(Env.JOB_BUCKET_NAME, "").strip(),
             connect_rate=rate,
             connect_burst=None if burst is None else int(burst),
             connect_api_rates=tuple((api, r, b) for api, (r, b) in sorted(api_rates.items())),

@@ -64,6 +64,7 @@ DENIAL_CODES: dict[str, tuple[str, int]] = {
     "lambda": ("AccessDeniedException", 403),
     "connect": ("AccessDeniedException", 403),
     "logs": ("AccessDeniedException", 400),
+    "servicequotas": ("AccessDeniedException", 400),
 }
 # Actions that need no permission at all.
 UNAUTHORISED_OPERATIONS = frozenset({("sts", "GetCallerIdentity")})
@@ -220,12 +221,20 @@ def _lambda(operation: str, params: Mapping[str, Any], ctx: CallContext) -> list
     return [IamRequest(f"lambda:{operation}", execution.partition("/")[0], dict(ctx.base))]
 
 
+def _service_quotas(operation: str, params: Mapping[str, Any], ctx: CallContext) -> list[IamRequest]:
+    # The Service Authorization Reference lists no resource types for Service Quotas' reads: "*".
+    if operation not in ("ListServiceQuotas", "GetServiceQuota"):
+        raise UnmappedOperation(operation)
+    return [IamRequest(f"servicequotas:{operation}", "*", dict(ctx.base))]
+
+
 MAPPERS: dict[str, Mapper] = {
     "s3": _s3,
     "sns": _sns,
     "sqs": _sqs,
     "dynamodb": _dynamodb,
     "lambda": _lambda,
+    "servicequotas": _service_quotas,
 }
 
 

@@ -68,6 +68,13 @@ class ConnectAuthorizer:
         except sar.UnknownAction:
             # Not an action IAM knows: nothing can allow it.
             return [Check(self.source, operation, action, "*", Decision(Outcome.IMPLICIT_DENY, action, "*"))]
+        if not required:
+            # An action with no resource types (servicequotas:ListServiceQuotas): IAM checks it on "*".
+            return [
+                Check(
+                    self.source, operation, action, "*", self.policy.evaluate(action, "*", context), context
+                )
+            ]
         checks = []
         for resource_type in required:
             arn = resources.get(resource_type)

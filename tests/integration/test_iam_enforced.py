@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from connect_emulator import SAMPLE_SEED, ConnectEmulator, load_seed
+from connect_profiles.contract import SNAPSHOT_EVENT
 from connect_profiles.entrypoints import handler
 from iam_enforcement.policy import action_matches_pattern, resource_matches_pattern
-from local_stand_ins import TABLE, Invocation, LocalAws, invoke
+from local_stand_ins import BUCKET, TABLE, Invocation, LocalAws, invoke
 from tests.conftest import UNTHROTTLED
 from tests.iam_policy import (
     Grant,
@@ -99,6 +100,25 @@ def _dry_run_unversioned(aws: LocalAws, connect: ConnectEmulator) -> list[Invoca
     return [invoke(handler.lambda_handler, event)]
 
 
+def _sync(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
+    # A desired-state file (read under sync/), with and without a version id.
+    rows = ["jdoe,username,set,language,English,3", "jdoe,username,set,product,TV,2"]
+    versioned = aws.upload("sync/iam/team.csv", _file(rows))
+    plain = _without_version(aws.upload("sync/iam/plain.csv", _file(rows[:1])))
+    return [invoke(handler.lambda_handler, versioned), invoke(handler.lambda_handler, plain)]
+
+
+def _snapshot(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
+    # The stack's schedule: every user read, snapshots/<date>.csv written; paced at the account's
+    # quotas (no rate in the settings), so Service Quotas is read first.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CONNECT_RATE")
+        patch.delenv("CONNECT_BURST")
+        patch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", connect.endpoint_url)
+        forget_settings()
+        return [invoke(handler.lambda_handler, dict(SNAPSHOT_EVENT))]
+
+
 Scenario = Callable[[LocalAws, ConnectEmulator], list[Invocation]]
 SCENARIOS: dict[str, Scenario] = {
     "apply": _apply,
@@ -106,6 +126,8 @@ SCENARIOS: dict[str, Scenario] = {
     "duplicate": _duplicate,
     "dry-run": _dry_run,
     "dry-run-unversioned": _dry_run_unversioned,
+    "sync": _sync,
+    "snapshot": _snapshot,
 }
 
 
@@ -126,6 +148,7 @@ def run_scenario(scenario: str, enforcement: IamEnforcement, local_aws: LocalAws
         patch.setenv("CONNECT_INSTANCE_ID", instance.id)
         patch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
         patch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
+        patch.setenv("JOB_BUCKET_NAME", BUCKET)
         patch.setenv("CONNECT_RATE", "1000")
         patch.setenv("CONNECT_BURST", "100")
         patch.setenv("USERS_PER_BATCH", "1")  # two batches: the journal is listed per batch
@@ -171,7 +194,7 @@ def test_the_job_is_refused_nothing_and_needs_every_grant(baseline: dict[str, Ru
     ]
     assert not problems, "\n".join(problems)
     # And every job ended as it does when nothing is refused
-    assert [o.status for run in baseline.values() for o in run.outcomes] == ["SUCCEEDED"] * 6
+    assert [o.status for run in baseline.values() for o in run.outcomes] == ["SUCCEEDED"] * 9
 
 
 def _grant_params() -> list[Any]:

@@ -8,6 +8,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from connect_emulator import (
 )
 from connect_emulator.server import ConnectEmulator
 from connect_profiles.adapters.s3 import S3Store
-from connect_profiles.contract import JOB_ACTIONS
+from connect_profiles.contract import JOB_ACTIONS, SNAPSHOT_EVENT
 from connect_profiles.entrypoints import handler
 from local_stand_ins import (
     BUCKET,
@@ -65,6 +66,7 @@ def connect(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Co
     monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
     monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
+    monkeypatch.setenv("JOB_BUCKET_NAME", BUCKET)
     # These tests are about behaviour, not pacing: far above Connect's 2/s.
     monkeypatch.setenv("CONNECT_RATE", "1000")
     monkeypatch.setenv("CONNECT_BURST", "100")
@@ -514,6 +516,7 @@ def _point_function_at(
     monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
     monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
+    monkeypatch.setenv("JOB_BUCKET_NAME", BUCKET)
     monkeypatch.setenv("CONNECT_RATE", "1000")
     monkeypatch.setenv("CONNECT_BURST", "100")
     forget_settings()
@@ -661,3 +664,32 @@ def test_a_dry_run_sync_file_plans_the_removals(local_aws: LocalAws, connect: Co
     assert jdoe.proficiencies == {("tier", "Tier1"): 1.0}
     [summary] = local_aws.summaries()
     assert summary["subject"].startswith("DRY RUN ")
+
+
+def test_the_scheduled_snapshot_writes_everyone_as_a_sync_file(
+    local_aws: LocalAws, connect: ConnectEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the sample instance, read in batches of 20 users
+    monkeypatch.setenv("USERS_PER_BATCH", "20")
+    forget_settings()
+    instance = next(iter(connect.service.instances.values()))
+    held = sum(len(user.proficiencies) for user in instance.users.values())
+    empty = sum(1 for user in instance.users.values() if not user.proficiencies)
+    # When the stack's schedule invokes the function
+    outcome = _run(dict(SNAPSHOT_EVENT))
+    # Then snapshots/<UTC date>.csv holds every user's proficiencies as set rows
+    assert outcome.status == "SUCCEEDED", outcome.error
+    [key] = local_aws.keys("snapshots/")
+    assert key == f"snapshots/{datetime.now(UTC):%Y-%m-%d}.csv"
+    rows = list(csv.DictReader(io.StringIO(local_aws.read(key).decode("utf-8-sig"))))
+    assert len(rows) == held + empty
+    assert {row["action"] for row in rows} == {"set"}
+    assert {row["identifier"] for row in rows} == set(instance.users)
+    assert connect.service.stats().calls["ListUserProficiencies"] == len(instance.users)
+    [summary] = local_aws.summaries()
+    assert summary["subject"].startswith(f"Connect profiles: snapshot {key}: {len(instance.users)} users")
+    # And dropped into dry-run/sync/ it would change nothing
+    plan = _run(local_aws.upload("dry-run/sync/snapshot.csv", local_aws.read(key)))
+    assert plan.result is not None
+    report = _report(local_aws, plan.result["records"][0]["prefix"])
+    assert {row["status"] for row in report} == {"skipped"}

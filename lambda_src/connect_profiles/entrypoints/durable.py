@@ -23,15 +23,17 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from connect_profiles.adapters.clients import aws_clients, connect_gateway
+from connect_profiles.adapters.clients import AwsClients, aws_clients, connect_gateway
 from connect_profiles.adapters.dynamodb import DynamoLease
 from connect_profiles.adapters.quotas import PacingOptions
 from connect_profiles.adapters.s3 import S3Journal, S3Store
 from connect_profiles.adapters.sns import SnsNotifier
+from connect_profiles.contract import Env
 from connect_profiles.domain.job import BatchDone, Job, JobState, ObjectRef
-from connect_profiles.entrypoints.observability import emit_job_metrics
+from connect_profiles.domain.snapshot import Snapshot, SnapshotState
+from connect_profiles.entrypoints.observability import emit_job_metrics, emit_snapshot_metrics
 from connect_profiles.ports import Lease, PermissionDenied
-from connect_profiles.settings import settings
+from connect_profiles.settings import SettingsError, settings
 
 # Transient trouble (S3, SNS, Connect after botocore's own retries): try the step again later.
 STEP_ATTEMPTS = 4
@@ -108,22 +110,42 @@ def claim(ref: ObjectRef, job_id: str) -> str:
     return str(_claimer()(object_ref=ref.as_dict(), owner=job_id)["owner"])
 
 
-def job_for(bucket: str) -> tuple[Job, Lease]:
+def _clients() -> tuple[AwsClients, Lease]:
     config = settings()
-    job = config.job()
     pacing = PacingOptions(
         rate=config.connect_rate,
         burst=config.connect_burst,
         api_rates=config.connect_api_rates,
         headroom_percent=config.connect_headroom,
     )
-    clients = aws_clients(pacing, job.engine.workers, config.connect_max_attempts)
+    clients = aws_clients(pacing, config.engine().workers, config.connect_max_attempts)
     lease = DynamoLease(
         clients.dynamodb,
         config.idempotency_table,
         instance_id=config.instance_id,
         seconds=config.lease_seconds,
     )
+    return clients, lease
+
+
+def snapshot_for() -> tuple[Snapshot, Lease]:
+    config = settings()
+    if not config.job_bucket:
+        raise SettingsError(f"environment variable {Env.JOB_BUCKET_NAME} is required for the snapshot")
+    clients, lease = _clients()
+    snapshot = Snapshot(
+        config=config.job(),
+        store=S3Store(clients.s3, config.job_bucket),
+        gateway=connect_gateway(clients, config.instance_id),
+        notifier=SnsNotifier(clients.sns, config.summary_topic_arn),
+    )
+    return snapshot, lease
+
+
+def job_for(bucket: str) -> tuple[Job, Lease]:
+    config = settings()
+    job = config.job()
+    clients, lease = _clients()
     return (
         Job(
             config=job,
@@ -185,3 +207,10 @@ def count_stopped(state: JobState, lease: Lease, job_id: str) -> None:
     emit_job_metrics(
         dry_run=state.dry_run, rejected=state.rejected is not None, failed=state.denied is not None
     )
+
+
+def finish_snapshot(snapshot: Snapshot, state: SnapshotState, lease: Lease, job_id: str) -> dict[str, Any]:
+    finished = snapshot.finish(state)
+    lease.release(job_id)
+    emit_snapshot_metrics(users=finished["users"], duration=finished["duration"])
+    return finished

@@ -21,8 +21,9 @@ from aws_durable_execution_sdk_python import (
 from aws_durable_execution_sdk_python.config import Duration
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from connect_profiles.contract import INPUT_PREFIXES
+from connect_profiles.contract import INPUT_PREFIXES, SNAPSHOT_EVENT
 from connect_profiles.domain.job import BatchDone, JobState, ObjectRef, is_job_key
+from connect_profiles.domain.snapshot import SnapshotState
 from connect_profiles.entrypoints import durable
 from connect_profiles.entrypoints.observability import logger, metrics, tracer
 from connect_profiles.settings import settings
@@ -32,7 +33,7 @@ def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
     """Every record of an S3 event notification, keys URL-decoded (S3 sends them encoded; the data
     class's per-record key does not decode). moto's events carry no sequencer or version id."""
     if not isinstance(event.get("Records"), list):
-        raise ValueError("not an S3 event notification: no Records list")
+        raise ValueError("not an S3 event notification (no Records list), nor the snapshot schedule's event")
     refs = []
     for record in S3Event(event).records:
         s3_object = record.s3.get_object
@@ -109,11 +110,39 @@ def _run_batches(ctx: DurableContext, state: JobState, job: Any, lease: Any, job
     return done
 
 
+def _run_snapshot(ctx: DurableContext, job_id: str) -> dict[str, Any]:
+    """Everyone's proficiencies to snapshots/<UTC date>.csv, one batch of users per step."""
+    snapshot, lease = durable.snapshot_for()
+    durable.hold_instance(ctx, lease, job_id)
+    try:
+        state = SnapshotState.from_dict(
+            ctx.step(lambda _: snapshot.plan(job_id).as_dict(), name="list users", config=durable.JOB_STEP)
+        )
+        for index in range(state.batches):
+
+            def batch(_: StepContext, index: int = index) -> int:
+                return snapshot.run_batch(state, index)
+
+            ctx.step(batch, name=f"read batch {index}", config=durable.JOB_STEP)
+        finished = ctx.step(
+            lambda _: durable.finish_snapshot(snapshot, state, lease, job_id),
+            name="write",
+            config=durable.JOB_STEP,
+        )
+    except (StepError, ChildContextError):
+        ctx.step(lambda _: lease.release(job_id), name="release after failure")
+        raise
+    return {"status": "snapshot", **finished}
+
+
 @durable_execution
 def _durable_handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     durable.register_lambda_context(context)
     context.set_logger(logger)  # replay-aware: lines already logged are not logged again
     execution = context.execution_context.durable_execution_arn
+    if event == SNAPSHOT_EVENT:  # the stack's schedule
+        logger.append_keys(job_id=execution)
+        return context.run_in_child_context(lambda child: _run_snapshot(child, execution), name="snapshot")
     results, failures = [], []
     for number, ref in enumerate(object_refs(event)):
         if not is_job_key(ref.key):

@@ -37,3 +37,10 @@ def emit_job_metrics(
         metrics.add_metric(name="ConnectRetries", unit=MetricUnit.Count, value=retries)
     if duration is not None:
         metrics.add_metric(name="JobDuration", unit=MetricUnit.Seconds, value=duration)
+
+
+def emit_snapshot_metrics(*, users: int, duration: float) -> None:
+    metrics.add_dimension(name="Mode", value="snapshot")
+    metrics.add_metric(name="Snapshots", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="SnapshotUsers", unit=MetricUnit.Count, value=users)
+    metrics.add_metric(name="JobDuration", unit=MetricUnit.Seconds, value=duration)
