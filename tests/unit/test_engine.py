@@ -326,8 +326,11 @@ def test_an_unknown_user_fails_its_rows_and_other_users_go_on() -> None:
     )
     assert lines[5] == (Status.SUCCEEDED, "added at level 2")
     assert writes(fake) == [(ASSOCIATE, ASMITH)]
-    # A user id that did not resolve has no user_id in the report; one that did has its own
-    assert [o.user_id for o in result.outcomes] == ["u-nobody", "u-nobody", "", ASMITH]
+    # The file names users by id, so the instance was listed: the unknown id cost no read of its own
+    assert fake.calls[LIST_PROFICIENCIES] == 1
+    # A user that does not exist (by id or by username) has no user_id in the report; one that does
+    # has its own
+    assert [o.user_id for o in result.outcomes] == ["", "", "", ASMITH]
 
 
 def test_a_username_matched_ignoring_case_says_so_and_an_ambiguous_one_fails() -> None:
@@ -384,8 +387,11 @@ def test_a_dry_run_plans_every_change_and_sends_no_write() -> None:
     assert fake.writes == []
     assert fake.held(JDOE) == {("language", "English"): 3}
     assert result.rollback == []
-    # The backup still shows what each touched user holds now
-    assert result.backup == [(JDOE, "user_id", "add", "language", "English", "3")]
+    # The backup still shows what each touched user holds now, as set rows; asmith holds nothing
+    assert result.backup == [
+        (JDOE, "user_id", "set", "language", "English", "3"),
+        (ASMITH, "user_id", "set", "", "", ""),
+    ]
 
 
 # --- failed calls, undo files --------------------------------------------------------------------
@@ -414,7 +420,9 @@ def test_a_refused_call_fails_exactly_the_rows_it_carries() -> None:
     assert lines[5][0] is Status.SKIPPED
     assert fake.held(JDOE) == {("language", "English"): 4}
     assert result.rollback == [(JDOE, "user_id", "update", "language", "English", "3")]
-    assert [row.line for row in result.retry] == [2, 4]
+    assert [o.row.line for o in result.retry] == [2, 4]
+    # And the user was read again (settling) to learn what the failed call left
+    assert fake.settling_reads == [JDOE]
 
 
 def test_connect_unreachable_for_a_user_fails_that_users_rows() -> None:
@@ -473,9 +481,9 @@ def test_backup_lists_every_touched_users_proficiencies_before_the_job() -> None
     fake.add_user("u-other", "other", ("tier", "Tier2", 1))
     result = apply(fake, "jdoe,username,remove,region,NA,", "asmith,username,update,tier,Tier1,5")
     assert sorted(result.backup) == [
-        (ASMITH, "user_id", "add", "tier", "Tier1", "1"),
-        (JDOE, "user_id", "add", "language", "English", "3"),
-        (JDOE, "user_id", "add", "region", "NA", "2"),
+        (ASMITH, "user_id", "set", "tier", "Tier1", "1"),
+        (JDOE, "user_id", "set", "language", "English", "3"),
+        (JDOE, "user_id", "set", "region", "NA", "2"),
     ]
     # and it reads back as a valid input file
     rows = read_csv(_input_file(result.backup)).rows
@@ -558,18 +566,19 @@ def test_nothing_is_journalled_for_a_dry_run_or_a_user_with_nothing_to_write() -
     assert journal.recorded == [ASMITH]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (DESIGN.md 4, 'every change reported is a change that holds'): a write whose response "
-    "is lost is reported failed and left out of rollback.csv although Connect applied it",
-)
 def test_a_write_whose_response_was_lost_is_settled_by_what_connect_now_holds() -> None:
     fake = connect()
     fake.inject(ASSOCIATE, applied=True)  # applied, then a 500
     result = apply(fake, "asmith,username,add,tier,Tier1,2")
     assert fake.held(ASMITH) == {("tier", "Tier1"): 2}
-    assert by_line(result)[2][0] is Status.SUCCEEDED
+    assert by_line(result)[2] == (
+        Status.SUCCEEDED,
+        "added at level 2 (confirmed by reading the user again after: "
+        "AssociateUserProficiencies failed: InternalServiceException: injected fault)",
+    )
     assert result.rollback == [(ASMITH, "user_id", "remove", "tier", "Tier1", "")]
+    assert fake.settling_reads == [ASMITH]
+    assert result.retry == []
 
 
 # --- the steps one by one -------------------------------------------------------------------------
@@ -582,7 +591,9 @@ def test_users_run_side_by_side_and_progress_reports_each_one_done() -> None:
     offline = check_offline(csv_file(*[f"u-{n},user_id,add,tier,Tier1,{n % 5 + 1}" for n in range(7)]))
     plan = prepare(offline, fake)
     seen: list[tuple[int, int]] = []
-    results = run_users(plan.users, fake, SETTINGS, dry_run=False, progress=lambda d, t: seen.append((d, t)))
+    run = run_users(plan.users, fake, SETTINGS, dry_run=False, progress=lambda d, t: seen.append((d, t)))
+    results = run.results
+    assert run.denied is None
     assert seen == [(n, 7) for n in range(1, 8)]
     assert [r.user_id for r in results] == [f"u-{n}" for n in range(7)]
     assert {uid: fake.held(uid) for uid in fake.users} == {
@@ -847,7 +858,7 @@ def test_missing_and_unknown_columns_are_named_singular_or_plural() -> None:
     ) == (
         "The header is missing the required column value. Columns found (reading it as comma-delimited): "
         "'identifier', 'identifier_type', 'action', 'attribute'. The first row must name identifier, "
-        "identifier_type, action, attribute, value, and level for add and update rows, in any order."
+        "identifier_type, action, attribute, value, and level for set, add and update rows, in any order."
     )
     offline = check_offline(csv_file("jdoe,username,add,tier,Tier1,2,a,b", header=HEADER + ",notes,owner"))
     assert offline.warnings == [
@@ -881,19 +892,20 @@ def test_row_problems_are_all_named_with_what_to_give() -> None:
     assert offline.settled[0].message == (
         "identifier is empty: give the user's username or user ID; "
         "identifier_type must be username or user_id, got it is empty; "
-        "action must be add, update or remove, got it is empty; "
+        "action must be add, update, remove or set, got it is empty; "
         "attribute is empty: give the predefined attribute's name; "
         "value is empty: give one of the attribute's values"
     )
     assert offline.settled[1].message == (
-        "identifier_type must be username or user_id, got 'x'; action must be add, update or remove, got 'y'"
+        "identifier_type must be username or user_id, got 'x'; "
+        "action must be add, update, remove or set, got 'y'"
     )
 
 
 @pytest.mark.parametrize(("length", "shown"), [(40, "a" * 40), (41, "a" * 40 + "...")])
 def test_a_bad_cell_is_echoed_up_to_40_characters(length: int, shown: str) -> None:
     [outcome] = check_offline(csv_file(f"jdoe,username,{'a' * length},tier,Tier1,2")).settled
-    assert outcome.message == f"action must be add, update or remove, got '{shown}'"
+    assert outcome.message == f"action must be add, update, remove or set, got '{shown}'"
 
 
 def test_duplicates_are_found_after_an_overfull_row() -> None:
