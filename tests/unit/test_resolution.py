@@ -154,4 +154,5 @@ def test_name_ids_lists_instead_of_searching_even_for_one_username() -> None:
     # Then the one listing serves both, and SearchUsers is not called
     assert directory.usernames == {"agent7": Resolved("u-7")}
     assert (fake.calls[LIST_USERS], fake.calls[SEARCH_USERS]) == (5, 0)
-    assert directory.listed and directory.names["u-7"] == "agent7"
+    assert directory.listed
+    assert directory.names["u-7"] == "agent7"
