@@ -6,7 +6,10 @@ applied: a level that is not a whole number 1-5, an unknown user, attribute or v
 of a held proficiency or a Disassociate of a missing one (both configurable: Connect does not
 document them), an Update of a missing one, and a call that would pass the per-agent limit. Errors
 can be injected for the Nth call of an operation, before it is applied or after ("applied, then
-the response was lost").
+the response was lost"), and an injection may also tell the job to stop while the call is out.
+`stopping` models the adapter's pacer being cancelled: once set, no call goes out (CallCancelled,
+nothing applied) except the settling read of a user after a failed write, which the adapter lets
+through.
 
 `FakeStore` keeps every version of every object, so `read_version(key, version_id)` returns that
 exact version. `FakeNotifier` keeps what was published and refuses a subject SNS would refuse.
@@ -27,10 +30,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from connect_profiles.domain.model import Proficiency
 from connect_profiles.ports import (
     LIST_USERS_PAGE,
+    CallCancelled,
     Connect,
     ConnectCallError,
     Journal,
     Notifier,
+    PermissionDenied,
     Store,
     UserRef,
 )
@@ -68,6 +73,21 @@ def internal_error(operation: str) -> ConnectCallError:
     return ConnectCallError(operation, "InternalServiceException", "injected fault", status=500)
 
 
+def permission_denied(
+    operation: str, instance_id: str = "11111111-2222-4333-8444-555555555555"
+) -> PermissionDenied:
+    """What the adapter raises for an AccessDeniedException: IAM refused the call, nothing applied."""
+    arn = f"arn:aws:connect:us-east-1:123456789012:instance/{instance_id}"
+    message = (
+        "User: arn:aws:sts::123456789012:assumed-role/job/fn is not authorized to perform: "
+        f"connect:{operation} on resource: {arn} because no identity-based policy allows the "
+        f"connect:{operation} action"
+    )
+    return PermissionDenied.from_aws(
+        f"connect:{operation}", f"Amazon Connect instance {instance_id}", message
+    )
+
+
 @dataclass(slots=True)
 class FakeUser:
     id: str
@@ -93,6 +113,7 @@ class _Injection:
     nth: int
     error: BaseException
     applied: bool
+    stop: bool = False
 
 
 class FakeConnect:
@@ -108,6 +129,7 @@ class FakeConnect:
         on_disassociate_missing: Literal["reject", "ignore"] = "reject",
         approximate_user_count: int | None = None,
         search_ignores_case: bool = False,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.attributes: dict[str, list[str]] = {k: list(v) for k, v in (attributes or {}).items()}
@@ -123,6 +145,9 @@ class FakeConnect:
         self.writes: list[Write] = []
         self.searched: list[str] = []  # usernames asked of SearchUsers, in order
         self.reported_retries = 0
+        self.stopping = stopping
+        self.settling_reads: list[str] = []  # user ids read again after a failed write, in order
+        self.cancelled: list[str] = []  # operations refused because the job was stopping
         self._injections: list[_Injection] = []
         self._lock = threading.RLock()
 
@@ -138,12 +163,19 @@ class FakeConnect:
         return dict(self.users[user_id].proficiencies)
 
     def inject(
-        self, operation: str, error: BaseException | None = None, *, nth: int = 1, applied: bool = False
+        self,
+        operation: str,
+        error: BaseException | None = None,
+        *,
+        nth: int = 1,
+        applied: bool = False,
+        stop: bool = False,
     ) -> None:
         """Make the `nth` call of `operation` (counted from the fake's start) raise `error` (an
         InternalServiceException by default); with `applied`, the call takes effect first, as when a
-        write went through and its response was lost."""
-        self._injections.append(_Injection(operation, nth, error or internal_error(operation), applied))
+        write went through and its response was lost. With `stop`, `stopping` is set as the error
+        strikes: the job is told to stop while the call is out."""
+        self._injections.append(_Injection(operation, nth, error or internal_error(operation), applied, stop))
 
     def write_calls(self) -> list[Write]:
         return list(self.writes)
@@ -183,11 +215,14 @@ class FakeConnect:
         return found
 
     def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
-        self._begin(LIST_PROFICIENCIES)
+        if settling:
+            with self._lock:
+                self.settling_reads.append(user_id)
+        self._begin(LIST_PROFICIENCIES, settling=settling)
         user = self._user(LIST_PROFICIENCIES, user_id)
         held = [Proficiency(a, v, level) for (a, v), level in user.proficiencies.items()]
         for _ in range(max(1, math.ceil(len(held) / PROFICIENCIES_PAGE)) - 1):
-            self._begin(LIST_PROFICIENCIES)  # each further page is one more call
+            self._begin(LIST_PROFICIENCIES, settling=settling)  # each further page is one more call
         self._end(LIST_PROFICIENCIES)
         return held
 
@@ -274,20 +309,31 @@ class FakeConnect:
             raise connect_error(operation, NOT_FOUND, f"user {user_id} not found")
         return user
 
-    def _begin(self, operation: str) -> None:
-        """Count the call; raise an injected error that strikes before the call is applied."""
+    def _begin(self, operation: str, *, settling: bool = False) -> None:
+        """Refuse to send the call while stopping (unless it settles a failed write); count it; raise
+        an injected error that strikes before the call is applied."""
         with self._lock:
+            if self.stopping is not None and self.stopping.is_set() and not settling:
+                self.cancelled.append(operation)
+                raise CallCancelled(operation)
             self.calls[operation] += 1
             injection = self._injection(operation, applied=False)
-        if injection is not None:
-            raise injection.error
+        self._strike(injection)
 
     def _end(self, operation: str) -> None:
         """Raise an injected error that strikes after the call was applied (a lost response)."""
         with self._lock:
             injection = self._injection(operation, applied=True)
-        if injection is not None:
-            raise injection.error
+        self._strike(injection)
+
+    def _strike(self, injection: _Injection | None) -> None:
+        if injection is None:
+            return
+        if injection.stop:
+            if self.stopping is None:
+                raise AssertionError("inject(stop=True) needs a FakeConnect made with stopping=")
+            self.stopping.set()
+        raise injection.error
 
     def _injection(self, operation: str, *, applied: bool) -> _Injection | None:
         for injection in self._injections:
@@ -303,6 +349,8 @@ class FakeConnect:
         with self._lock:
             try:
                 self._begin(operation)
+            except CallCancelled:
+                raise  # never sent: Connect saw nothing
             except BaseException as error:
                 self.writes.append(Write(operation, user_id, items, False, _code(error)))
                 raise
@@ -406,7 +454,7 @@ class FakeStore:
 
 # --- the summary topic --------------------------------------------------------------------------------
 
-SUBJECT_LIMIT = 100
+SUBJECT_LIMIT = 99  # Publish: the subject "must be less than 100 characters long"
 MESSAGE_LIMIT = 256 * 1024
 
 
@@ -416,7 +464,7 @@ class SnsRefused(Exception):
 
 class FakeNotifier:
     """The `Notifier` port; refuses what SNS Publish refuses (subject ASCII only, no line breaks or
-    control characters, at most 100 characters; message not empty, at most 256 KiB)."""
+    control characters, less than 100 characters; message not empty, at most 256 KiB)."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, str]] = []

@@ -3,6 +3,7 @@ a user, which calls it costs, and what the job says about it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from connect_profiles.domain.csv_input import Limits, read_csv
 from connect_profiles.domain.csv_output import input_format_csv
 from connect_profiles.domain.engine import (
+    ConnectBusy,
     EngineSettings,
     JobResult,
     UserWork,
@@ -19,8 +21,9 @@ from connect_profiles.domain.engine import (
     run_user,
     run_users,
 )
-from connect_profiles.domain.model import FileRejected, Proficiency, Status
-from connect_profiles.ports import ConnectCallError, ConnectUnavailable
+from connect_profiles.domain.model import ChangeRecord, FileRejected, Proficiency, Status
+from connect_profiles.domain.outputs import render_files
+from connect_profiles.ports import ConnectCallError, ConnectUnavailable, ConnectUnreachable
 from tests.fakes import (
     ASSOCIATE,
     DESCRIBE_ATTRIBUTE,
@@ -33,6 +36,7 @@ from tests.fakes import (
     FakeJournal,
     Write,
     csv_file,
+    permission_denied,
 )
 
 LANGUAGES = [
@@ -111,6 +115,21 @@ def writes(fake: FakeConnect) -> list[tuple[str, str]]:
             [DISASSOCIATE],
         ),
         ("jdoe,username,remove,tier,Tier1,", Status.SKIPPED, "not assigned", {}, []),
+        (
+            "jdoe,username,set,tier,Tier1,2",
+            Status.SUCCEEDED,
+            "added at level 2",
+            {("tier", "Tier1"): 2},
+            [ASSOCIATE],
+        ),
+        (
+            "jdoe,username,set,language,English,5",
+            Status.SUCCEEDED,
+            "updated from level 3 to 5",
+            {("language", "English"): 5},
+            [UPDATE],
+        ),
+        ("jdoe,username,set,language,English,3", Status.SKIPPED, "already at level 3", {}, []),
     ],
     ids=[
         "add-absent",
@@ -121,6 +140,9 @@ def writes(fake: FakeConnect) -> list[tuple[str, str]]:
         "update-absent",
         "remove-present",
         "remove-absent",
+        "set-absent",
+        "set-other-level",
+        "set-same-level",
     ],
 )
 def test_each_line_of_the_row_semantics_table_against_connect(
@@ -326,8 +348,11 @@ def test_an_unknown_user_fails_its_rows_and_other_users_go_on() -> None:
     )
     assert lines[5] == (Status.SUCCEEDED, "added at level 2")
     assert writes(fake) == [(ASSOCIATE, ASMITH)]
-    # A user id that did not resolve has no user_id in the report; one that did has its own
-    assert [o.user_id for o in result.outcomes] == ["u-nobody", "u-nobody", "", ASMITH]
+    # The file names users by id, so the instance was listed: the unknown id cost no read of its own
+    assert fake.calls[LIST_PROFICIENCIES] == 1
+    # A user that does not exist (by id or by username) has no user_id in the report; one that does
+    # has its own
+    assert [o.user_id for o in result.outcomes] == ["", "", "", ASMITH]
 
 
 def test_a_username_matched_ignoring_case_says_so_and_an_ambiguous_one_fails() -> None:
@@ -384,8 +409,11 @@ def test_a_dry_run_plans_every_change_and_sends_no_write() -> None:
     assert fake.writes == []
     assert fake.held(JDOE) == {("language", "English"): 3}
     assert result.rollback == []
-    # The backup still shows what each touched user holds now
-    assert result.backup == [(JDOE, "user_id", "add", "language", "English", "3")]
+    # The backup still shows what each touched user holds now, as set rows; asmith holds nothing
+    assert result.backup == [
+        (JDOE, "user_id", "set", "language", "English", "3"),
+        (ASMITH, "user_id", "set", "", "", ""),
+    ]
 
 
 # --- failed calls, undo files --------------------------------------------------------------------
@@ -414,7 +442,9 @@ def test_a_refused_call_fails_exactly_the_rows_it_carries() -> None:
     assert lines[5][0] is Status.SKIPPED
     assert fake.held(JDOE) == {("language", "English"): 4}
     assert result.rollback == [(JDOE, "user_id", "update", "language", "English", "3")]
-    assert [row.line for row in result.retry] == [2, 4]
+    assert [o.row.line for o in result.retry] == [2, 4]
+    # And the user was read again (settling) to learn what the failed call left
+    assert fake.settling_reads == [JDOE]
 
 
 def test_connect_unreachable_for_a_user_fails_that_users_rows() -> None:
@@ -473,9 +503,9 @@ def test_backup_lists_every_touched_users_proficiencies_before_the_job() -> None
     fake.add_user("u-other", "other", ("tier", "Tier2", 1))
     result = apply(fake, "jdoe,username,remove,region,NA,", "asmith,username,update,tier,Tier1,5")
     assert sorted(result.backup) == [
-        (ASMITH, "user_id", "add", "tier", "Tier1", "1"),
-        (JDOE, "user_id", "add", "language", "English", "3"),
-        (JDOE, "user_id", "add", "region", "NA", "2"),
+        (ASMITH, "user_id", "set", "tier", "Tier1", "1"),
+        (JDOE, "user_id", "set", "language", "English", "3"),
+        (JDOE, "user_id", "set", "region", "NA", "2"),
     ]
     # and it reads back as a valid input file
     rows = read_csv(_input_file(result.backup)).rows
@@ -558,18 +588,19 @@ def test_nothing_is_journalled_for_a_dry_run_or_a_user_with_nothing_to_write() -
     assert journal.recorded == [ASMITH]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (DESIGN.md 4, 'every change reported is a change that holds'): a write whose response "
-    "is lost is reported failed and left out of rollback.csv although Connect applied it",
-)
 def test_a_write_whose_response_was_lost_is_settled_by_what_connect_now_holds() -> None:
     fake = connect()
     fake.inject(ASSOCIATE, applied=True)  # applied, then a 500
     result = apply(fake, "asmith,username,add,tier,Tier1,2")
     assert fake.held(ASMITH) == {("tier", "Tier1"): 2}
-    assert by_line(result)[2][0] is Status.SUCCEEDED
+    assert by_line(result)[2] == (
+        Status.SUCCEEDED,
+        "added at level 2 (confirmed by reading the user again after: "
+        "AssociateUserProficiencies failed: InternalServiceException: injected fault)",
+    )
     assert result.rollback == [(ASMITH, "user_id", "remove", "tier", "Tier1", "")]
+    assert fake.settling_reads == [ASMITH]
+    assert result.retry == []
 
 
 # --- the steps one by one -------------------------------------------------------------------------
@@ -582,7 +613,9 @@ def test_users_run_side_by_side_and_progress_reports_each_one_done() -> None:
     offline = check_offline(csv_file(*[f"u-{n},user_id,add,tier,Tier1,{n % 5 + 1}" for n in range(7)]))
     plan = prepare(offline, fake)
     seen: list[tuple[int, int]] = []
-    results = run_users(plan.users, fake, SETTINGS, dry_run=False, progress=lambda d, t: seen.append((d, t)))
+    run = run_users(plan.users, fake, SETTINGS, dry_run=False, progress=lambda d, t: seen.append((d, t)))
+    results = run.results
+    assert run.denied is None
     assert seen == [(n, 7) for n in range(1, 8)]
     assert [r.user_id for r in results] == [f"u-{n}" for n in range(7)]
     assert {uid: fake.held(uid) for uid in fake.users} == {
@@ -847,7 +880,7 @@ def test_missing_and_unknown_columns_are_named_singular_or_plural() -> None:
     ) == (
         "The header is missing the required column value. Columns found (reading it as comma-delimited): "
         "'identifier', 'identifier_type', 'action', 'attribute'. The first row must name identifier, "
-        "identifier_type, action, attribute, value, and level for add and update rows, in any order."
+        "identifier_type, action, attribute, value, and level for set, add and update rows, in any order."
     )
     offline = check_offline(csv_file("jdoe,username,add,tier,Tier1,2,a,b", header=HEADER + ",notes,owner"))
     assert offline.warnings == [
@@ -881,19 +914,20 @@ def test_row_problems_are_all_named_with_what_to_give() -> None:
     assert offline.settled[0].message == (
         "identifier is empty: give the user's username or user ID; "
         "identifier_type must be username or user_id, got it is empty; "
-        "action must be add, update or remove, got it is empty; "
+        "action must be add, update, remove or set, got it is empty; "
         "attribute is empty: give the predefined attribute's name; "
         "value is empty: give one of the attribute's values"
     )
     assert offline.settled[1].message == (
-        "identifier_type must be username or user_id, got 'x'; action must be add, update or remove, got 'y'"
+        "identifier_type must be username or user_id, got 'x'; "
+        "action must be add, update, remove or set, got 'y'"
     )
 
 
 @pytest.mark.parametrize(("length", "shown"), [(40, "a" * 40), (41, "a" * 40 + "...")])
 def test_a_bad_cell_is_echoed_up_to_40_characters(length: int, shown: str) -> None:
     [outcome] = check_offline(csv_file(f"jdoe,username,{'a' * length},tier,Tier1,2")).settled
-    assert outcome.message == f"action must be add, update or remove, got '{shown}'"
+    assert outcome.message == f"action must be add, update, remove or set, got '{shown}'"
 
 
 def test_duplicates_are_found_after_an_overfull_row() -> None:
@@ -905,3 +939,592 @@ def test_duplicates_are_found_after_an_overfull_row() -> None:
         )
     )
     assert [(o.row.line, o.message) for o in offline.settled][-1] == (4, "duplicate of line 3")
+
+
+# --- set rows outside a sync file -------------------------------------------------------------------
+
+
+def test_a_set_row_that_adds_past_the_limit_fails_and_one_that_updates_needs_no_slot() -> None:
+    # Given a limit of 2 and asmith holding two
+    fake = FakeConnect(attributes=ATTRIBUTES, max_proficiencies=2)
+    fake.add_user(ASMITH, "asmith", ("region", "EMEA", 1), ("region", "NA", 1))
+    settings = EngineSettings(max_proficiencies=2, workers=1)
+    result = apply(
+        fake, "asmith,username,set,region,APAC,1", "asmith,username,set,region,NA,4", settings=settings
+    )
+    assert by_line(result) == {
+        2: (Status.FAILED, "would exceed the limit of 2 proficiencies per agent (the user holds 2)"),
+        3: (Status.SUCCEEDED, "updated from level 1 to 4"),
+    }
+    assert writes(fake) == [(UPDATE, ASMITH)]
+    assert fake.held(ASMITH) == {("region", "EMEA"): 1, ("region", "NA"): 4}
+
+
+# --- desired-state (sync) files (DESIGN.md 2) -------------------------------------------------------
+
+
+def sync(
+    fake: FakeConnect, *rows: str, dry_run: bool = False, settings: EngineSettings = SETTINGS
+) -> JobResult:
+    return run_job(csv_file(*rows), fake, settings, dry_run=dry_run, sync=True)
+
+
+def report(result: JobResult) -> list[tuple[int, str, str, str, str, str, Status, str]]:
+    return [
+        (
+            o.row.line,
+            o.row.identifier,
+            o.row.action,
+            o.row.attribute,
+            o.row.value,
+            o.user_id,
+            o.status,
+            o.message,
+        )
+        for o in result.outcomes
+    ]
+
+
+def test_a_sync_file_ends_each_user_at_the_listed_set_and_reports_each_implicit_removal_last() -> None:
+    # Given jdoe holding English 3, NA 2 and Tier1 1, and asmith holding EMEA 1
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    fake.add_user(JDOE, "jdoe", ("language", "English", 3), ("region", "NA", 2), ("tier", "Tier1", 1))
+    fake.add_user(ASMITH, "asmith", ("region", "EMEA", 1))
+    # When a sync file lists jdoe's English at 4, Tier2 (an add row, read as set) and Tier1 as held,
+    # and asmith's APAC
+    result = sync(
+        fake,
+        "jdoe,username,set,language,English,4",
+        "jdoe,username,add,tier,Tier2,2",
+        "jdoe,username,set,tier,Tier1,1",
+        "asmith,username,set,region,APAC,3",
+    )
+    # Then the listed rows are judged against what each user held, and every held pair not listed
+    # gets a row of its own after the data rows: line blank (0), action remove, "not in the desired state"
+    assert result.sync
+    assert report(result) == [
+        (2, "jdoe", "set", "language", "English", JDOE, Status.SUCCEEDED, "updated from level 3 to 4"),
+        (3, "jdoe", "add", "tier", "Tier2", JDOE, Status.SUCCEEDED, "added at level 2"),
+        (4, "jdoe", "set", "tier", "Tier1", JDOE, Status.SKIPPED, "already at level 1"),
+        (5, "asmith", "set", "region", "APAC", ASMITH, Status.SUCCEEDED, "added at level 3"),
+        (0, "jdoe", "remove", "region", "NA", JDOE, Status.SUCCEEDED, "not in the desired state"),
+        (0, "asmith", "remove", "region", "EMEA", ASMITH, Status.SUCCEEDED, "not in the desired state"),
+    ]
+    assert [o.row.identifier_type for o in result.outcomes[-2:]] == ["username", "username"]
+    assert [o.row.level for o in result.outcomes[-2:]] == ["", ""]
+    # And Connect holds exactly the listed sets, removals sent first
+    assert fake.held(JDOE) == {("language", "English"): 4, ("tier", "Tier2"): 2, ("tier", "Tier1"): 1}
+    assert fake.held(ASMITH) == {("region", "APAC"): 3}
+    assert [w.operation for w in fake.writes if w.user_id == JDOE] == [DISASSOCIATE, UPDATE, ASSOCIATE]
+    # And the rollback undoes the removals too; retry.csv never holds an implicit removal
+    assert (JDOE, "user_id", "add", "region", "NA", "2") in result.rollback
+    assert (ASMITH, "user_id", "add", "region", "EMEA", "1") in result.rollback
+    assert result.retry == []
+
+
+def test_a_sync_file_refuses_update_and_remove_rows() -> None:
+    fake = connect()
+    result = sync(fake, "jdoe,username,update,language,English,4", "asmith,username,remove,tier,Tier1,")
+    assert by_line(result) == {
+        2: (Status.FAILED, "sync files list the desired proficiencies: use set"),
+        3: (Status.FAILED, "sync files list the desired proficiencies: use set"),
+    }
+    assert fake.writes == []
+
+
+def test_a_sync_user_with_a_bad_row_is_left_untouched_and_every_row_names_the_bad_lines() -> None:
+    # Given jdoe holding English 3
+    fake = connect()
+    result = sync(
+        fake,
+        "jdoe,username,set,language,Spanish,4",
+        "jdoe,username,set,tier,Gold,2",  # no such value
+        "u-jdoe,user_id,set,region,NA,9",  # the same user by id; a bad level
+        "asmith,username,set,tier,Tier1,2",
+    )
+    lines = by_line(result)
+    # Then the good row of jdoe fails too, naming both bad lines
+    assert lines[2] == (
+        Status.FAILED,
+        "not applied: line 3, 4 of this user failed its checks, and a sync file changes a user all or "
+        "nothing; fix it and drop the file again",
+    )
+    assert lines[3][0] is Status.FAILED
+    assert lines[3][1].startswith("value 'Gold' is not a value")
+    assert lines[4][0] is Status.FAILED
+    assert "whole number from 1 to 5" in lines[4][1]
+    # And jdoe was not read, written, nor told to drop English: no implicit removal for jdoe
+    assert fake.held(JDOE) == {("language", "English"): 3}
+    assert [o.row.line for o in result.outcomes] == [2, 3, 4, 5]
+    assert [o.row.line for o in result.retry] == [2, 3, 4]
+    # While asmith, whose rows are good, got the set
+    assert lines[5] == (Status.SUCCEEDED, "added at level 2")
+    assert writes(fake) == [(ASSOCIATE, ASMITH)]
+    assert fake.calls[LIST_PROFICIENCIES] == 1
+
+
+def test_the_limit_applies_to_a_sync_users_final_set() -> None:
+    # Given a limit of 3 and jdoe holding three
+    fake = FakeConnect(attributes=ATTRIBUTES, max_proficiencies=3)
+    fake.add_user(JDOE, "jdoe", *[("language", name, 1) for name in LANGUAGES[:3]])
+    settings = EngineSettings(max_proficiencies=3, workers=1)
+    # When the desired set swaps one for another: still three, though an add row listed first would
+    # not fit
+    result = sync(
+        fake,
+        "jdoe,username,set,language,German,2",
+        "jdoe,username,set,language,Spanish,1",
+        "jdoe,username,set,language,French,1",
+        settings=settings,
+    )
+    assert result.failed == 0
+    assert fake.held(JDOE) == {
+        ("language", "German"): 2,
+        ("language", "Spanish"): 1,
+        ("language", "French"): 1,
+    }
+    assert [w.operation for w in fake.writes] == [DISASSOCIATE, ASSOCIATE]
+    # But a desired set of four fails every row of the user and changes nothing
+    fake.writes.clear()
+    before = fake.held(JDOE)
+    result = sync(
+        fake,
+        "jdoe,username,set,language,German,2",
+        "jdoe,username,set,language,Spanish,1",
+        "jdoe,username,set,language,French,1",
+        "jdoe,username,set,language,Italian,1",
+        settings=settings,
+    )
+    message = (
+        "the desired set has 4 proficiencies, over the limit of 3 per agent; the user was left unchanged"
+    )
+    assert by_line(result) == dict.fromkeys((2, 3, 4, 5), (Status.FAILED, message))
+    assert fake.writes == []
+    assert fake.held(JDOE) == before
+
+
+def test_the_empty_set_row_removes_everything_and_is_skipped_for_a_user_who_holds_nothing() -> None:
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    fake.add_user(JDOE, "jdoe", ("language", "English", 3), ("tier", "Tier1", 1))
+    fake.add_user(ASMITH, "asmith")
+    result = sync(fake, "jdoe,username,set,,,", "u-asmith,user_id,set,,,")
+    assert report(result) == [
+        (2, "jdoe", "set", "", "", JDOE, Status.SUCCEEDED, "desired set is empty: 2 removed"),
+        (3, "u-asmith", "set", "", "", ASMITH, Status.SKIPPED, "already holds nothing"),
+        (0, "jdoe", "remove", "language", "English", JDOE, Status.SUCCEEDED, "not in the desired state"),
+        (0, "jdoe", "remove", "tier", "Tier1", JDOE, Status.SUCCEEDED, "not in the desired state"),
+    ]
+    assert fake.held(JDOE) == {}
+    assert writes(fake) == [(DISASSOCIATE, JDOE)]
+    # No attribute was described for the empty-set rows
+    assert fake.calls[DESCRIBE_ATTRIBUTE] == 0
+
+
+def test_a_sync_dry_run_plans_the_implicit_removals_and_sends_nothing() -> None:
+    fake = connect()
+    result = sync(fake, "jdoe,username,set,tier,Tier1,2", dry_run=True)
+    assert [(o.row.line, o.status, o.message) for o in result.outcomes] == [
+        (2, Status.PLANNED, "would add at level 2"),
+        (0, Status.PLANNED, "not in the desired state"),
+    ]
+    assert fake.writes == []
+
+
+# --- changes.csv's records ----------------------------------------------------------------------------
+
+
+def test_each_change_is_recorded_per_user_and_pair_with_levels_before_and_after() -> None:
+    # Given jdoe holding English 3 and NA 2, asmith nothing; Connect refusing asmith's Associate
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    fake.add_user(JDOE, "jdoe", ("language", "English", 3), ("region", "NA", 2))
+    fake.add_user(ASMITH, "asmith")
+    fake.inject(ASSOCIATE, ConnectCallError(ASSOCIATE, "InvalidRequestException", "refused"), nth=2)
+    settings = EngineSettings(workers=1)
+    result = apply(
+        fake,
+        "jdoe,username,update,language,English,5",
+        "jdoe,username,remove,region,NA,",
+        "jdoe,username,add,tier,Tier1,2",
+        "jdoe,username,add,language,English,5",  # skipped: no change of its own
+        "asmith,username,add,tier,Tier2,1",
+        settings=settings,
+    )
+    # Then each pair changed, or tried, has one record with the last row that asked for it
+    assert result.changes == [
+        ChangeRecord(
+            JDOE, "jdoe", "language", "English", 3, 5, Status.SUCCEEDED, 2, "updated from level 3 to 5"
+        ),
+        ChangeRecord(JDOE, "jdoe", "region", "NA", 2, None, Status.SUCCEEDED, 3, "removed (was level 2)"),
+        ChangeRecord(JDOE, "jdoe", "tier", "Tier1", None, 2, Status.SUCCEEDED, 4, "added at level 2"),
+        ChangeRecord(
+            ASMITH,
+            "asmith",
+            "tier",
+            "Tier2",
+            None,
+            1,
+            Status.FAILED,
+            6,
+            "AssociateUserProficiencies failed: InvalidRequestException: refused",
+        ),
+    ]
+    assert result.usernames == {JDOE: "jdoe", ASMITH: "asmith"}
+
+
+def test_a_sync_files_implicit_removal_is_recorded_at_line_0_and_a_dry_run_records_what_it_would_do() -> None:
+    fake = connect()
+    result = sync(fake, "u-jdoe,user_id,set,tier,Tier1,2", dry_run=True)
+    assert result.changes == [
+        ChangeRecord(JDOE, "jdoe", "tier", "Tier1", None, 2, Status.PLANNED, 2, "would add at level 2"),
+        ChangeRecord(
+            JDOE, "jdoe", "language", "English", 3, None, Status.PLANNED, 0, "not in the desired state"
+        ),
+    ]
+
+
+# --- backup.csv puts users back exactly ----------------------------------------------------------------
+
+
+def test_the_backup_dropped_into_a_sync_run_puts_every_touched_user_back_exactly() -> None:
+    # Given jdoe holding English 3 and NA 2, asmith nothing, and a user the job does not touch
+    fake = FakeConnect(attributes=ATTRIBUTES)
+    fake.add_user(JDOE, "jdoe", ("language", "English", 3), ("region", "NA", 2))
+    fake.add_user(ASMITH, "asmith")
+    fake.add_user("u-other", "other", ("tier", "Tier3", 5))
+    before = {uid: fake.held(uid) for uid in fake.users}
+    # When a job adds, updates and removes for jdoe and gives asmith two
+    result = apply(
+        fake,
+        "jdoe,username,remove,language,English,",
+        "jdoe,username,update,region,NA,4",
+        "jdoe,username,add,tier,Tier1,2",
+        "asmith,username,add,region,EMEA,1",
+        "asmith,username,set,tier,Tier2,3",
+    )
+    assert result.failed == 0
+    # Then the backup is set rows: jdoe's pairs, and the empty-set row for asmith, who held nothing
+    assert sorted(result.backup) == [
+        (ASMITH, "user_id", "set", "", "", ""),
+        (JDOE, "user_id", "set", "language", "English", "3"),
+        (JDOE, "user_id", "set", "region", "NA", "2"),
+    ]
+    # And backup.csv as written (with its username column), run as a sync file, restores them exactly
+    backup_csv = render_files(result)["backup.csv"]
+    assert check_offline(backup_csv, sync=True).warnings == []
+    restore = run_job(backup_csv, fake, SETTINGS, dry_run=False, sync=True)
+    assert restore.failed == 0
+    assert {uid: fake.held(uid) for uid in fake.users} == before
+
+
+def test_a_user_never_reached_gets_no_backup_row() -> None:
+    fake = connect()
+    interrupt = threading.Event()
+    interrupt.set()
+    result = run_job(
+        csv_file("jdoe,username,add,tier,Tier1,2"), fake, SETTINGS, dry_run=False, interrupt=interrupt
+    )
+    assert result.backup == []
+
+
+# --- a write whose outcome is unknown is settled by reading the user again -------------------------
+
+
+def test_a_lost_disassociate_response_is_confirmed_and_its_undo_is_in_the_rollback() -> None:
+    fake = connect()
+    fake.inject(DISASSOCIATE, applied=True)
+    result = apply(fake, "jdoe,username,remove,language,English,", "jdoe,username,add,tier,Tier1,2")
+    assert by_line(result) == {
+        2: (
+            Status.SUCCEEDED,
+            "removed (was level 3) (confirmed by reading the user again after: "
+            "DisassociateUserProficiencies failed: InternalServiceException: injected fault)",
+        ),
+        3: (Status.SUCCEEDED, "added at level 2"),
+    }
+    assert sorted(result.rollback) == [
+        (JDOE, "user_id", "add", "language", "English", "3"),
+        (JDOE, "user_id", "remove", "tier", "Tier1", ""),
+    ]
+    assert fake.settling_reads == [JDOE]
+    assert fake.calls[LIST_PROFICIENCIES] == 2
+
+
+def test_a_failed_write_that_did_not_apply_fails_its_rows_after_the_re_read() -> None:
+    fake = connect()
+    fake.inject(ASSOCIATE)  # a 500, not applied
+    result = apply(fake, "asmith,username,add,tier,Tier1,2")
+    assert by_line(result) == {
+        2: (Status.FAILED, "AssociateUserProficiencies failed: InternalServiceException: injected fault")
+    }
+    assert fake.settling_reads == [ASMITH]
+    assert result.rollback == []
+    assert [o.row.line for o in result.retry] == [2]
+    assert [c.status for c in result.changes] == [Status.FAILED]
+
+
+def test_when_the_re_read_fails_too_the_row_says_its_outcome_is_unknown() -> None:
+    fake = connect()
+    fake.inject(ASSOCIATE, applied=True)
+    fake.inject(
+        LIST_PROFICIENCIES, ConnectCallError(LIST_PROFICIENCIES, "InvalidRequestException", "x"), nth=2
+    )
+    result = apply(fake, "asmith,username,add,tier,Tier1,2")
+    status, message = by_line(result)[2]
+    assert status is Status.FAILED
+    assert message == (
+        "AssociateUserProficiencies failed: InternalServiceException: injected fault; whether it was "
+        "applied is unknown (re-reading failed: ListUserProficiencies failed: InvalidRequestException: x)"
+    )
+
+
+# --- errors that may pass: retry later, or fail the rows ---------------------------------------------
+
+
+def plan_of(fake: FakeConnect, *rows: str) -> list[UserWork]:
+    return prepare(check_offline(csv_file(*rows)), fake).users
+
+
+def test_a_busy_connect_raises_connect_busy_and_the_rerun_sends_only_what_is_left() -> None:
+    # Given three users, and Connect answering asmith's Associate with a 500 (after botocore's retries)
+    fake = connect()
+    fake.add_user("u-3", "third")
+    fake.inject(ASSOCIATE, nth=2)
+    users = plan_of(
+        fake,
+        "jdoe,username,add,tier,Tier1,2",
+        "asmith,username,add,tier,Tier1,2",
+        "third,username,add,tier,Tier1,2",
+    )
+    journal = FakeJournal()
+    one_at_a_time = EngineSettings(workers=1)
+    # When the batch runs with a later attempt to come
+    with pytest.raises(ConnectBusy, match="InternalServiceException"):
+        run_users(users, fake, one_at_a_time, dry_run=False, journal=journal, retry_later=True)
+    # Then no user after asmith was started, and asmith's before is journalled
+    assert fake.held("u-3") == {}
+    assert journal.recall(ASMITH) == []
+    # And run again, it finishes: nothing is sent twice, every row succeeds
+    run = run_users(users, fake, one_at_a_time, dry_run=False, journal=journal, retry_later=True)
+    assert [o.status for r in run.results for o in r.outcomes] == [Status.SUCCEEDED] * 3
+    assert [(w.user_id, w.applied) for w in fake.writes] == [
+        (JDOE, True),
+        (ASMITH, False),
+        (ASMITH, True),
+        ("u-3", True),
+    ]
+
+
+def test_without_a_later_attempt_a_busy_connect_fails_the_rows_and_the_run_goes_on() -> None:
+    fake = connect()
+    fake.inject(ASSOCIATE, nth=1)
+    users = plan_of(fake, "jdoe,username,add,tier,Tier1,2", "asmith,username,add,tier,Tier1,2")
+    run = run_users(users, fake, EngineSettings(workers=1), dry_run=False, retry_later=False)
+    assert [(o.status, o.message) for r in run.results for o in r.outcomes] == [
+        (Status.FAILED, "AssociateUserProficiencies failed: InternalServiceException: injected fault"),
+        (Status.SUCCEEDED, "added at level 2"),
+    ]
+    assert run.denied is None
+
+
+def test_a_network_failure_reading_a_user_is_busy_with_a_later_attempt_and_fails_the_rows_without() -> None:
+    fake = connect()
+    fake.inject(LIST_PROFICIENCIES, ConnectUnreachable("ListUserProficiencies: connection reset"))
+    users = plan_of(fake, "jdoe,username,add,tier,Tier1,2")
+    with pytest.raises(ConnectBusy, match="connection reset"):
+        run_users(users, fake, SETTINGS, dry_run=False, retry_later=True)
+    fake.inject(LIST_PROFICIENCIES, ConnectUnreachable("ListUserProficiencies: connection reset"), nth=2)
+    run = run_users(users, fake, SETTINGS, dry_run=False, retry_later=False)
+    [result] = run.results
+    assert [(o.status, o.message) for o in result.outcomes] == [
+        (Status.FAILED, "ListUserProficiencies: connection reset")
+    ]
+    assert not result.read
+    assert fake.writes == []
+
+
+def test_an_error_that_will_not_pass_fails_the_rows_even_with_a_later_attempt() -> None:
+    fake = connect()
+    fake.inject(ASSOCIATE, ConnectCallError(ASSOCIATE, "InvalidRequestException", "refused"))
+    users = plan_of(fake, "jdoe,username,add,tier,Tier1,2")
+    run = run_users(users, fake, SETTINGS, dry_run=False, retry_later=True)
+    assert [(o.status, o.message) for o in run.results[0].outcomes] == [
+        (Status.FAILED, "AssociateUserProficiencies failed: InvalidRequestException: refused")
+    ]
+
+
+def test_run_job_has_no_later_attempt_so_a_busy_connect_fails_rows_into_retry() -> None:
+    fake = connect()
+    fake.inject(UPDATE)
+    result = apply(fake, "jdoe,username,update,language,English,5")
+    assert [o.row.line for o in result.retry] == [2]
+    assert fake.held(JDOE) == {("language", "English"): 3}
+
+
+# --- interrupted ----------------------------------------------------------------------------------------
+
+
+def test_an_interrupt_before_a_user_starts_sends_nothing_and_fails_its_rows_as_not_applied() -> None:
+    fake = connect()
+    interrupt = threading.Event()
+    interrupt.set()
+    result = run_job(
+        csv_file("jdoe,username,add,tier,Tier1,2", "asmith,username,add,tier,Tier1,2"),
+        fake,
+        SETTINGS,
+        dry_run=False,
+        interrupt=interrupt,
+    )
+    assert by_line(result) == {
+        2: (Status.FAILED, "not applied: interrupted"),
+        3: (Status.FAILED, "not applied: interrupted"),
+    }
+    assert fake.calls[LIST_PROFICIENCIES] == 0
+    assert fake.writes == []
+    assert [o.row.line for o in result.retry] == [2, 3]
+
+
+def test_stopping_during_a_write_sends_no_more_but_still_settles_the_call_in_flight() -> None:
+    # Given the job told to stop while jdoe's Disassociate is out, its response lost
+    stopping = threading.Event()
+    fake = connect(stopping=stopping)
+    fake.inject(DISASSOCIATE, applied=True, stop=True)
+    users = plan_of(
+        fake,
+        "jdoe,username,remove,language,English,",
+        "jdoe,username,add,tier,Tier1,2",
+        "asmith,username,add,tier,Tier1,2",
+    )
+    run = run_users(users, fake, EngineSettings(workers=1), dry_run=False, interrupt=stopping)
+    jdoe, asmith = run.results
+    # Then the settling read went out although stopping, and confirmed the removal
+    assert fake.settling_reads == [JDOE]
+    assert [(o.status, o.message) for o in jdoe.outcomes] == [
+        (
+            Status.SUCCEEDED,
+            "removed (was level 3) (confirmed by reading the user again after: "
+            "DisassociateUserProficiencies failed: InternalServiceException: injected fault)",
+        ),
+        (Status.FAILED, "not applied: interrupted"),
+    ]
+    assert jdoe.undo == [(JDOE, "user_id", "add", "language", "English", "3")]
+    # And no other call went out: jdoe's Associate was not sent, asmith was not started
+    assert [w.operation for w in fake.writes] == [DISASSOCIATE]
+    assert [(o.status, o.message) for o in asmith.outcomes] == [(Status.FAILED, "not applied: interrupted")]
+    assert not asmith.read
+    assert fake.cancelled == []
+
+
+def test_a_call_cancelled_before_it_is_sent_is_not_applied_and_the_settling_read_still_goes_out() -> None:
+    # Given the pacer cancelled (the job stopping) as jdoe's Disassociate fails, not applied
+    stopping = threading.Event()
+    fake = connect(stopping=stopping)
+    fake.inject(DISASSOCIATE, stop=True)
+    users = plan_of(fake, "jdoe,username,remove,language,English,", "jdoe,username,add,tier,Tier1,2")
+    [result] = run_users(users, fake, SETTINGS, dry_run=False, retry_later=False).results
+    # Then the Associate waiting for its token was cancelled, never sent
+    assert fake.cancelled == [ASSOCIATE]
+    assert [w.operation for w in fake.writes] == [DISASSOCIATE]
+    # And the re-read settled the failed Disassociate as not applied
+    assert fake.settling_reads == [JDOE]
+    assert [(o.status, o.message) for o in result.outcomes] == [
+        (Status.FAILED, "DisassociateUserProficiencies failed: InternalServiceException: injected fault"),
+        (Status.FAILED, "not applied: interrupted"),
+    ]
+    assert result.undo == []
+    assert fake.held(JDOE) == {("language", "English"): 3}
+
+
+def test_a_user_whose_first_read_is_cancelled_is_not_reached() -> None:
+    stopping = threading.Event()
+    fake = connect(stopping=stopping)
+    users = plan_of(fake, "jdoe,username,add,tier,Tier1,2")
+    stopping.set()
+    [result] = run_users(users, fake, SETTINGS, dry_run=False).results
+    assert [(o.status, o.message) for o in result.outcomes] == [(Status.FAILED, "not applied: interrupted")]
+    assert not result.read
+    assert fake.cancelled == [LIST_PROFICIENCIES]
+
+
+# --- a refused permission stops the run -----------------------------------------------------------------
+
+
+def test_a_refused_permission_stops_the_run_and_is_returned_in_denied() -> None:
+    # Given three users, and IAM refusing the second user's Associate
+    fake = connect()
+    fake.add_user("u-3", "third")
+    denied = permission_denied(ASSOCIATE)
+    fake.inject(ASSOCIATE, denied, nth=2)
+    result = run_job(
+        csv_file(
+            "jdoe,username,add,tier,Tier1,2",
+            "asmith,username,add,tier,Tier1,2",
+            "third,username,add,tier,Tier1,2",
+        ),
+        fake,
+        EngineSettings(workers=1),
+        dry_run=False,
+    )
+    # Then the refusal is the result's, naming the action and resource from AWS's message
+    assert result.denied is denied
+    assert denied.action == "connect:AssociateUserProficiencies"
+    assert denied.resource == f"arn:aws:connect:us-east-1:123456789012:instance/{fake.instance_id}"
+    # And what ran before stays done, the refused row says why, and the rest were not reached
+    lines = by_line(result)
+    assert lines[2] == (Status.SUCCEEDED, "added at level 2")
+    assert lines[3] == (Status.FAILED, str(denied))
+    assert lines[4] == (Status.FAILED, f"not applied: the job stopped because {denied}")
+    assert fake.held("u-3") == {}
+    assert fake.calls[LIST_PROFICIENCIES] == 2
+    # The refused call was never settled by a re-read: IAM refuses before the call runs
+    assert fake.settling_reads == []
+    assert result.rollback == [(JDOE, "user_id", "remove", "tier", "Tier1", "")]
+    assert sorted(b[0] for b in result.backup) == [ASMITH, JDOE]
+
+
+def test_a_refused_read_stops_the_run_before_anything_is_written() -> None:
+    fake = connect()
+    denied = permission_denied(LIST_PROFICIENCIES)
+    fake.inject(LIST_PROFICIENCIES, denied)
+    users = plan_of(fake, "jdoe,username,add,tier,Tier1,2", "asmith,username,add,tier,Tier1,2")
+    run = run_users(users, fake, EngineSettings(workers=1), dry_run=False)
+    assert run.denied is denied
+    assert [(o.status, o.message) for r in run.results for o in r.outcomes] == [
+        (Status.FAILED, f"not applied: the job stopped because {denied}")
+    ] * 2
+    assert fake.writes == []
+
+
+# --- open bugs ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (DESIGN.md 4, 'every change reported is a change that holds'): a PermissionDenied on the "
+    "settling re-read escapes _settle, and run_users reports the whole user as not reached: a write "
+    "that went through is reported 'not applied' and left out of rollback.csv",
+)
+def test_a_refused_settling_read_still_reports_and_undoes_the_writes_that_went_through() -> None:
+    fake = connect()
+    fake.inject(ASSOCIATE)  # a 500, not applied: the user is read again
+    fake.inject(LIST_PROFICIENCIES, permission_denied(LIST_PROFICIENCIES), nth=2)
+    result = apply(fake, "jdoe,username,remove,language,English,", "jdoe,username,add,tier,Tier1,2")
+    assert fake.held(JDOE) == {}  # the Disassociate went through
+    assert by_line(result)[2][0] is Status.SUCCEEDED
+    assert result.rollback == [(JDOE, "user_id", "add", "language", "English", "3")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (DESIGN.md 2 and 3): retry.csv of a sync job holds only the failed rows, and the summary "
+    "says to drop it into sync/ again; there it is the user's whole desired set, so the pairs the job "
+    "did set are removed",
+)
+def test_a_sync_jobs_retry_dropped_into_sync_keeps_what_the_job_did_set() -> None:
+    fake = connect()
+    fake.inject(ASSOCIATE, ConnectCallError(ASSOCIATE, "InvalidRequestException", "refused"))
+    result = sync(fake, "jdoe,username,set,language,English,4", "jdoe,username,set,tier,Tier1,2")
+    assert fake.held(JDOE) == {("language", "English"): 4}
+    assert [o.row.line for o in result.retry] == [3]
+    # retry.csv exactly as the job wrote it, fixed or not, is what a person drops again
+    run_job(render_files(result)["retry.csv"], fake, SETTINGS, dry_run=False, sync=True)
+    assert fake.held(JDOE) == {("language", "English"): 4, ("tier", "Tier1"): 2}

@@ -1,4 +1,4 @@
-"""What a job writes: the four CSV files, and the summary people read."""
+"""What a job writes: the five CSV files, and the summary people read."""
 
 from __future__ import annotations
 
@@ -8,9 +8,22 @@ import pytest
 
 from connect_profiles.domain.csv_input import read_csv
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import REPORT_COLUMNS, CsvRow, RowOutcome, Status
+from connect_profiles.domain.model import (
+    CHANGES_COLUMNS,
+    REPORT_COLUMNS,
+    ChangeRecord,
+    CsvRow,
+    Denial,
+    RowOutcome,
+    Status,
+)
 from connect_profiles.domain.outputs import (
+    CHANGES,
+    CHANGES_SHOWN,
     FAILURES_SHOWN,
+    SUBJECT_LIMIT,
+    ascii_text,
+    denial_summary,
     format_table,
     rejection_summary,
     render_files,
@@ -42,26 +55,83 @@ def summary_of(job: JobResult, *, file_name: str = "changes.csv", duration: floa
 # --- the files ------------------------------------------------------------------------------------
 
 
-def test_the_four_files_hold_the_report_the_undo_the_failed_rows_and_the_backup() -> None:
+def test_the_five_files_hold_the_report_the_undo_the_failed_rows_the_backup_and_the_changes() -> None:
     failed = outcome(3, "update", Status.FAILED, "not assigned; use add")
     job = JobResult(
         [outcome(2, "add", Status.SUCCEEDED, "added at level 2"), failed],
-        backup=[("u-1", "user_id", "add", "tier", "T9", "4")],
+        backup=[("u-1", "user_id", "set", "tier", "T9", "4"), ("u-2", "user_id", "set", "", "", "")],
         rollback=[("u-1", "user_id", "remove", "tier", "T2", "")],
         warnings=[],
+        changes=[ChangeRecord("u-1", "jdoe", "tier", "T2", None, 2, Status.SUCCEEDED, 2, "added at level 2")],
+        usernames={"u-1": "jdoe"},
     )
     files = render_files(job)
-    assert set(files) == {"report.csv", "rollback.csv", "retry.csv", "backup.csv"}
+    assert set(files) == {"report.csv", "rollback.csv", "retry.csv", "backup.csv", "changes.csv"}
     report = files["report.csv"].decode("utf-8-sig").splitlines()
     assert report[0] == ",".join(REPORT_COLUMNS)
     assert report[1:] == [
         "2,jdoe,username,add,tier,T2,2,u-1,succeeded,added at level 2",
         "3,jdoe,username,update,tier,T3,2,u-1,failed,not assigned; use add",
     ]
-    # The input-format files read back as input files, to the same cells
+    # The input-format files carry informational columns: the username beside a user id, and in
+    # retry.csv why the row failed
+    assert lines_of(files["rollback.csv"]) == [
+        "identifier,identifier_type,action,attribute,value,level,username",
+        "u-1,user_id,remove,tier,T2,,jdoe",
+    ]
+    assert lines_of(files["retry.csv"]) == [
+        "identifier,identifier_type,action,attribute,value,level,message",
+        "jdoe,username,update,tier,T3,2,not assigned; use add",
+    ]
+    # (a user whose username is not known gets a blank one; the empty-set row keeps its blanks)
+    assert lines_of(files["backup.csv"]) == [
+        "identifier,identifier_type,action,attribute,value,level,username",
+        "u-1,user_id,set,tier,T9,4,jdoe",
+        "u-2,user_id,set,,,,",
+    ]
+    assert lines_of(files["changes.csv"]) == [
+        ",".join(CHANGES_COLUMNS),
+        "u-1,jdoe,tier,T2,,2,succeeded,2,added at level 2",
+    ]
+    # The input-format files read back as input files, to the same cells, without a warning
+    for name in ("retry.csv", "rollback.csv", "backup.csv"):
+        assert read_csv(files[name]).warnings == []
     assert [r.cells() for r in read_csv(files["retry.csv"]).rows] == [failed.row.cells()]
     assert [r.cells() for r in read_csv(files["rollback.csv"]).rows] == [job.rollback[0]]
-    assert [r.cells() for r in read_csv(files["backup.csv"]).rows] == [job.backup[0]]
+    assert [r.cells() for r in read_csv(files["backup.csv"]).rows] == job.backup
+
+
+def lines_of(content: bytes) -> list[str]:
+    return content.decode("utf-8-sig").splitlines()
+
+
+def test_a_sync_files_implicit_removal_has_a_blank_line_in_the_report_and_in_changes_csv() -> None:
+    removal = RowOutcome(
+        CsvRow(0, "jdoe", "username", "remove", "tier", "T1", ""),
+        Status.SUCCEEDED,
+        "not in the desired state",
+        "u-1",
+    )
+    job = JobResult(
+        [removal],
+        [],
+        [],
+        [],
+        changes=[
+            ChangeRecord(
+                "u-1", "jdoe", "tier", "T1", 3, None, Status.SUCCEEDED, 0, "not in the desired state"
+            )
+        ],
+        sync=True,
+    )
+    files = render_files(job)
+    assert lines_of(files["report.csv"])[1:] == [
+        ",jdoe,username,remove,tier,T1,,u-1,succeeded,not in the desired state"
+    ]
+    assert lines_of(files["changes.csv"])[1:] == ["u-1,jdoe,tier,T1,3,,succeeded,,not in the desired state"]
+    # an implicit removal is no row of the file: never in retry.csv, even when it failed
+    failed = JobResult([RowOutcome(removal.row, Status.FAILED, "boom", "u-1")], [], [], [], sync=True)
+    assert lines_of(render_files(failed)["retry.csv"])[1:] == []
 
 
 def test_every_file_is_excel_safe_and_reads_back_exactly() -> None:
@@ -155,7 +225,7 @@ def test_the_body_shows_warnings_and_where_the_files_are() -> None:
     _, body = summary_of(job)
     assert "Warning: Ignored unknown column: 'notes'." in body
     assert f"Files in {LOCATION}:" in body
-    for name in ("report.csv", "rollback.csv", "retry.csv", "backup.csv"):
+    for name in ("report.csv", "rollback.csv", "retry.csv", "backup.csv", CHANGES):
         assert f"  {name}: " in body
     _, quiet = summary_of(result(outcome(2, "add", Status.SUCCEEDED)))
     assert "Warning" not in quiet
@@ -164,22 +234,42 @@ def test_the_body_shows_warnings_and_where_the_files_are() -> None:
 def test_a_long_file_name_is_shortened_so_the_subject_fits_sns() -> None:
     name = "quarterly-skills-review-" + "x" * 150 + ".csv"
     subject, _ = summary_of(result(outcome(2, "add", Status.SUCCEEDED)), file_name=name)
-    assert len(subject) <= 100
+    assert len(subject) < 100
     assert subject.startswith("Connect profiles: quarterly-skills-review-x")
-    assert subject.endswith(": 1 succeeded, 0 failed")
+    assert subject.endswith("...: 1 succeeded, 0 failed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (DESIGN.md 3: 'a subject SNS accepts (ASCII only ...)'): the subject is shortened with '…' "
-    "and keeps a non-ASCII file name as it is, so SNS Publish refuses it",
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x" * 150 + ".csv",
+        "équipe-été.csv",
+        "日本語のファイル.csv",
+        "two\nlines\tand\x7fcontrol.csv",
+        "q4 \u2013 \u201cfinal\u201d\u2026.csv",
+        "é" * 200 + ".csv",
+    ],
 )
-@pytest.mark.parametrize("name", ["x" * 150 + ".csv", "équipe-été.csv"])
 def test_every_subject_is_one_sns_accepts(name: str) -> None:
     subject, _ = summary_of(result(outcome(2, "add", Status.SUCCEEDED)), file_name=name)
     assert subject_problem(subject) == ""
     reject = rejection_summary(file_name=name, instance_id="i", reason="r", dry_run=False, location=LOCATION)
     assert subject_problem(reject.subject) == ""
+    denial = Denial("connect:ListUsers", "arn:aws:connect:us-east-1:1:instance/i", "no")
+    denied = denial_summary(
+        file_name=name, instance_id="i", denial=denial, dry_run=True, location=LOCATION, applied=False
+    )
+    assert subject_problem(denied.subject) == ""
+
+
+def test_a_file_name_is_spelled_in_ascii_in_the_subject() -> None:
+    subject, _ = summary_of(result(outcome(2, "add", Status.SUCCEEDED)), file_name="équipe-été.csv")
+    assert subject == "Connect profiles: equipe-ete.csv: 1 succeeded, 0 failed"
+    assert ascii_text("q4 \u2013 \u201cfinal\u201d\u2026.csv") == 'q4 - "final"....csv'
+    assert ascii_text("a\r\nb\t c") == "a b c"
+    # a name with nothing left in ASCII still names something
+    subject, _ = summary_of(result(outcome(2, "add", Status.SUCCEEDED)), file_name="日本語")
+    assert subject == "Connect profiles: (unnamed file): 1 succeeded, 0 failed"
 
 
 def test_a_rejection_says_why_and_that_nothing_was_applied() -> None:
@@ -233,9 +323,11 @@ def test_the_whole_body_of_an_applied_job_reads_as_a_person_expects() -> None:
         "",
         f"Files in {LOCATION}:",
         "  report.csv: every row with its status and message",
+        "  changes.csv: every proficiency changed, per user, before and after",
         "  rollback.csv: drop it into incoming/ to undo this job's changes",
-        "  retry.csv: the failed rows, to fix and drop again",
-        "  backup.csv: every touched user's proficiencies before the job",
+        "  retry.csv: the failed rows, to fix and drop into incoming/ again",
+        "  backup.csv: every touched user's proficiencies before the job; drop it into sync/ to put them "
+        "back exactly",
     ]
 
 
@@ -272,19 +364,20 @@ def test_the_whole_body_of_a_rejection() -> None:
 
 
 def test_a_file_name_that_just_fits_is_kept_whole_and_one_longer_is_shortened_to_fill_the_subject() -> None:
+    # SNS: the subject "must be less than 100 characters long"
+    assert SUBJECT_LIMIT == 99
     fixed, tail = "Connect profiles: ", ": 1 succeeded, 0 failed"
-    room = 100 - len(fixed) - len(tail)
+    room = SUBJECT_LIMIT - len(fixed) - len(tail)
     job = result(outcome(2, "add", Status.SUCCEEDED))
     fits = "f" * (room - 4) + ".csv"
     subject, _ = summary_of(job, file_name=fits)
     assert subject == fixed + fits + tail
-    assert len(subject) == 100
+    assert len(subject) == SUBJECT_LIMIT
     longer = "g" * (room - 3) + ".csv"
     subject, _ = summary_of(job, file_name=longer)
-    # shortened to use the whole room (the marker of the cut is left open: see the xfail above)
-    assert len(subject) == 100
-    assert subject.startswith(fixed + longer[: room - 4])
-    assert subject.endswith(tail)
+    # shortened to use the whole room, the cut marked with an ASCII "..."
+    assert subject == fixed + longer[: room - 3] + "..." + tail
+    assert len(subject) == SUBJECT_LIMIT
 
 
 def test_format_table_clips_at_60_characters_by_default_and_refuses_ragged_rows() -> None:
@@ -292,3 +385,103 @@ def test_format_table_clips_at_60_characters_by_default_and_refuses_ragged_rows(
     assert text.splitlines()[1:] == ["n" * 60, "m" * 59 + "…"]
     with pytest.raises(ValueError, match="zip"):
         format_table(("a",), [("1", "2")])
+
+
+# --- the changes, the wait, sync files, a refused permission -------------------------------------------
+
+
+def record(n: int, *, before: int | None = None, after: int | None = 2, line: int = 2) -> ChangeRecord:
+    return ChangeRecord(f"u-{n}", f"agent{n}", "tier", f"T{n}", before, after, Status.SUCCEEDED, line, "m")
+
+
+def test_a_small_jobs_summary_lists_its_changes_by_username() -> None:
+    job = result(outcome(2, "add", Status.SUCCEEDED, "added at level 2"))
+    job.changes = [
+        record(1),
+        record(2, before=3, after=None, line=0),
+        ChangeRecord("u-3", "", "tier", "T3", 1, 4, Status.FAILED, 5, "refused"),
+    ]
+    _, body = summary_of(job)
+    section = body.split("Changes:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert section == [
+        "  agent1: tier=T1 - -> 2 (succeeded, line 2)",
+        "  agent2: tier=T2 3 -> - (succeeded, not in the desired state)",
+        "  u-3: tier=T3 1 -> 4 (failed, line 5)",
+    ]
+
+
+def test_a_dry_runs_summary_lists_the_changes_it_would_make() -> None:
+    job = result(outcome(2, "add", Status.PLANNED, "would add at level 2"), dry_run=True)
+    job.changes = [ChangeRecord("u-1", "jdoe", "tier", "T2", None, 2, Status.PLANNED, 2, "would add")]
+    _, body = summary_of(job)
+    assert "\nChanges it would make:\n  jdoe: tier=T2 - -> 2 (planned, line 2)\n" in body
+
+
+def test_a_large_jobs_changes_are_left_to_changes_csv() -> None:
+    job = result(outcome(2, "add", Status.SUCCEEDED))
+    job.changes = [record(n) for n in range(CHANGES_SHOWN)]
+    assert "Changes:" in summary_of(job)[1]
+    job.changes = [record(n) for n in range(CHANGES_SHOWN + 1)]
+    _, body = summary_of(job)
+    assert "Changes:" not in body
+    assert "agent0" not in body
+    # and a job with no change has no such section
+    assert "Changes" not in summary_of(result(outcome(2, "add", Status.SKIPPED)))[1]
+
+
+def test_the_summary_says_how_long_the_job_waited_for_another_on_the_instance() -> None:
+    job = result(outcome(2, "add", Status.SUCCEEDED))
+    summary = summarise(
+        job,
+        file_name="c.csv",
+        instance_id="i",
+        duration_seconds=70.0,
+        location=LOCATION,
+        waited_seconds=61.25,
+    )
+    lines = summary.body.split("\n")
+    assert lines[2] == "It waited 61.2 s for another job on this instance to finish first."
+    assert "waited" not in summary_of(job)[1]
+
+
+def test_a_sync_jobs_retry_goes_back_into_sync() -> None:
+    job = result(outcome(2, "set", Status.FAILED, "boom"))
+    job.sync = True
+    _, body = summary_of(job)
+    assert "  retry.csv: the failed rows, to fix and drop into sync/ again" in body
+
+
+@pytest.mark.parametrize("applied", [False, True])
+def test_a_denial_says_which_permission_and_how_to_fix_the_stack(applied: bool) -> None:
+    denial = Denial(
+        "connect:ListUsers",
+        "arn:aws:connect:us-east-1:123456789012:instance/inst-1",
+        "User: x is not authorized to perform: connect:ListUsers on resource: arn:...",
+    )
+    summary = denial_summary(
+        file_name="changes.csv",
+        instance_id="inst-1",
+        denial=denial,
+        dry_run=False,
+        location=LOCATION,
+        applied=applied,
+    )
+    assert summary.subject == "Connect profiles: changes.csv: stopped, permission denied"
+    lines = summary.body.split("\n")
+    assert lines[0] == (
+        "The job for changes.csv on Amazon Connect instance inst-1 stopped: AWS refused connect:ListUsers "
+        "on arn:aws:connect:us-east-1:123456789012:instance/inst-1."
+    )
+    assert lines[1] == (
+        "Changes made before it stopped are in the report below, and rollback.csv undoes them; rows not "
+        "reached are in retry.csv."
+        if applied
+        else "Nothing in it was applied."
+    )
+    assert f"AWS said: {denial.message}" in lines
+    assert any(line.startswith("How to fix it: the job's IAM role must allow this action") for line in lines)
+    assert lines[-1] == f"Details: {LOCATION}"
+    dry = denial_summary(
+        file_name="c.csv", instance_id="i", denial=denial, dry_run=True, location=LOCATION, applied=applied
+    )
+    assert dry.subject == "DRY RUN Connect profiles: c.csv: stopped, permission denied"
