@@ -1494,15 +1494,9 @@ def test_a_refused_read_stops_the_run_before_anything_is_written() -> None:
     assert fake.writes == []
 
 
-# --- open bugs ----------------------------------------------------------------------------------------
+# --- found by these tests, fixed -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (DESIGN.md 4, 'every change reported is a change that holds'): a PermissionDenied on the "
-    "settling re-read escapes _settle, and run_users reports the whole user as not reached: a write "
-    "that went through is reported 'not applied' and left out of rollback.csv",
-)
 def test_a_refused_settling_read_still_reports_and_undoes_the_writes_that_went_through() -> None:
     fake = connect()
     fake.inject(ASSOCIATE)  # a 500, not applied: the user is read again
@@ -1513,18 +1507,13 @@ def test_a_refused_settling_read_still_reports_and_undoes_the_writes_that_went_t
     assert result.rollback == [(JDOE, "user_id", "add", "language", "English", "3")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (DESIGN.md 2 and 3): retry.csv of a sync job holds only the failed rows, and the summary "
-    "says to drop it into sync/ again; there it is the user's whole desired set, so the pairs the job "
-    "did set are removed",
-)
 def test_a_sync_jobs_retry_dropped_into_sync_keeps_what_the_job_did_set() -> None:
     fake = connect()
     fake.inject(ASSOCIATE, ConnectCallError(ASSOCIATE, "InvalidRequestException", "refused"))
     result = sync(fake, "jdoe,username,set,language,English,4", "jdoe,username,set,tier,Tier1,2")
     assert fake.held(JDOE) == {("language", "English"): 4}
-    assert [o.row.line for o in result.retry] == [3]
+    # The user's whole desired set, not only the failed row: it is dropped into sync/ again
+    assert [o.row.line for o in result.retry] == [2, 3]
     # retry.csv exactly as the job wrote it, fixed or not, is what a person drops again
     run_job(render_files(result)["retry.csv"], fake, SETTINGS, dry_run=False, sync=True)
     assert fake.held(JDOE) == {("language", "English"): 4, ("tier", "Tier1"): 2}

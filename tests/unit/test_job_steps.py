@@ -256,11 +256,6 @@ def test_an_instance_that_cannot_be_used_rejects_the_file_with_the_reason() -> N
     assert world.connect.writes == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Job.plan catches every ConnectUnavailable, so ConnectUnreachable (a network failure that "
-    "'may succeed later', ports.py) rejects the file and emails instead of failing the step to be retried",
-)
 def test_a_network_failure_while_planning_is_retried_not_a_rejection() -> None:
     world = World()
     world.connect.inject("SearchUsers", ConnectUnreachable("connection reset"))
@@ -530,13 +525,6 @@ def test_the_summary_says_how_long_the_job_waited_for_the_instance() -> None:
 # --- desired-state files in the bucket (DESIGN.md 2, 3) ---------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (DESIGN.md 2 and 3: 'A file under sync/ (S3) ... lists the complete set'; backup.csv "
-    "'dropped into sync/, it puts every touched user back exactly'): is_job_key ignores sync/, and "
-    "Job.plan never reads a file as a desired-state file (check_offline without sync=True), so "
-    "dry-run/sync/ is planned as an incoming/ file and implicit removals never happen",
-)
 def test_the_backup_dropped_into_sync_puts_the_users_back_exactly() -> None:
     world = World()
     before = {uid: world.connect.held(uid) for uid in world.connect.users}

@@ -116,8 +116,14 @@ class JobResult:
 
     @property
     def retry(self) -> list[RowOutcome]:
-        """The failed data rows (a sync file's implicit removals are not rows of the file)."""
-        return [o for o in self.outcomes if o.status is Status.FAILED and o.row.line > 0]
+        """The failed data rows (a sync file's implicit removals are not rows of the file). A sync
+        file's rows are each user's whole set, so for a user with any failure it holds all of the
+        user's rows: dropped into sync/ again it must not remove what the job did set."""
+        failed = [o for o in self.outcomes if o.status is Status.FAILED and o.row.line > 0]
+        if not self.sync:
+            return failed
+        users = {o.user_id for o in failed if o.user_id}
+        return [o for o in self.outcomes if o.row.line > 0 and (o in failed or o.user_id in users)]
 
     def counts(self) -> Counter[str]:
         return Counter(outcome.status.value for outcome in self.outcomes)
@@ -480,7 +486,7 @@ def _write(
         except (ConnectCallError, ConnectUnavailable) as error:
             uncertain.update(dict.fromkeys(keys, error))
     if uncertain:
-        _settle(plan, uncertain, gateway, retry_later=retry_later)
+        _settle(plan, uncertain, gateway, halt, retry_later=retry_later)
     undo: list[Cells] = []
     for key in plan.carried:
         if key in unsent or plan.outcomes[plan.carried[key][0]].status is Status.FAILED:
@@ -499,6 +505,7 @@ def _settle(
     plan: UserPlan,
     uncertain: Mapping[tuple[str, str], Exception],
     gateway: Connect,
+    halt: _Halt,
     *,
     retry_later: bool,
 ) -> None:
@@ -506,8 +513,11 @@ def _settle(
     try:
         held = gateway.list_proficiencies(plan.user_id, settling=True)
         now = {(p.attribute, p.value): p.level for p in held}
-    except (ConnectCallError, ConnectUnavailable) as error:
-        _raise_if_passing(error, retry_later)
+    except (ConnectCallError, ConnectUnavailable, PermissionDenied) as error:
+        if isinstance(error, PermissionDenied):
+            halt.stop(error)  # the calls that went through are still reported and undone
+        else:
+            _raise_if_passing(error, retry_later)
         for key, cause in uncertain.items():
             _fail_carried(
                 plan, [key], f"{cause}; whether it was applied is unknown (re-reading failed: {error})"

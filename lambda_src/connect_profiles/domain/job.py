@@ -57,7 +57,15 @@ from connect_profiles.domain.outputs import (
     render_files,
     summarise,
 )
-from connect_profiles.ports import Connect, ConnectUnavailable, Journal, Notifier, PermissionDenied, Store
+from connect_profiles.ports import (
+    Connect,
+    ConnectUnavailable,
+    ConnectUnreachable,
+    Journal,
+    Notifier,
+    PermissionDenied,
+    Store,
+)
 
 REJECTION = "rejection.txt"
 _TEXT = "text/plain; charset=utf-8"
@@ -234,6 +242,8 @@ class Job:
             data = self.store.read_version(ref.key, ref.version_id)
             offline = check_offline(data, self.engine.limits, sync=ref.sync)
             plan = prepare(offline, self.gateway)
+        except ConnectUnreachable:
+            raise  # the network, not the file: the step is tried again later
         except (FileRejected, ConnectUnavailable) as error:
             return replace(state, rejected=self._reject(state, str(error)))
         except PermissionDenied as error:

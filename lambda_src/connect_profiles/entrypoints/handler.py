@@ -33,7 +33,7 @@ def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
     """Every record of an S3 event notification, keys URL-decoded (S3 sends them encoded; the data
     class's per-record key does not decode). moto's events carry no sequencer or version id."""
     if not isinstance(event.get("Records"), list):
-        raise ValueError("not an S3 event notification (no Records list), nor the snapshot schedule's event")
+        raise ValueError("not an S3 event notification: no Records list")
     refs = []
     for record in S3Event(event).records:
         s3_object = record.s3.get_object
