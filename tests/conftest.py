@@ -44,6 +44,8 @@ def _dummy_aws_credentials() -> Iterator[None]:
         # Service Quotas is read at the start of every job: nowhere (connection refused) unless a test
         # points it at the emulator's stand-in.
         patch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", NO_SERVICE_QUOTAS)
+        # The CLI asks STS who is calling, for job.json: nowhere either, unless a test says so.
+        patch.setenv("AWS_ENDPOINT_URL_STS", NO_SERVICE_QUOTAS)
         yield
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import random
 import signal
@@ -30,6 +31,7 @@ from connect_profiles.adapters.connect import ConnectGateway, pace_client
 from connect_profiles.adapters.pacing import Pacer, Rate
 from connect_profiles.domain.model import INPUT_COLUMNS, REPORT_COLUMNS
 from connect_profiles.entrypoints.cli import main
+from local_stand_ins import LocalAws
 from tests.conftest import EmulatorFactory, RunningEmulator
 
 Snapshot = dict[str, dict[tuple[str, str], float]]
@@ -300,17 +302,85 @@ class TestExport:
     def test_export_round_trips_as_an_input_file(
         self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
     ) -> None:
+        # Given one user who holds nothing
+        users = emulator.instance.users.values()
+        empty = next(iter(users))
+        empty.proficiencies = {}
         exported = tmp_path / "export.csv"
         fast = ("--rate", "500", "--burst", "50")  # this test is about content, not pacing
         assert _cli(run_cli, emulator, "export", "-o", str(exported), *fast) == 0
+        # Then every user's proficiencies are set rows by user id, with the username beside them
         rows = _read_csv(exported)
-        held = sum(len(user.proficiencies) for user in emulator.instance.users.values())
-        assert len(rows) == held > 0
-        assert {r["action"] for r in rows} == {"add"}
-        # Dropped back unchanged, it is all skipped and sends no write
-        assert _cli(run_cli, emulator, "apply", str(exported), "--out", str(tmp_path / "out"), *fast) == 0
-        assert {r["status"] for r in _read_csv(tmp_path / "out" / "report.csv")} == {"skipped"}
+        held = sum(len(user.proficiencies) for user in users)
+        assert len(rows) == held + sum(1 for user in users if not user.proficiencies)
+        assert list(rows[0]) == [*INPUT_COLUMNS, "username"]
+        assert {r["action"] for r in rows} == {"set"}
+        assert [r for r in rows if r["identifier"] == empty.id] == [
+            {
+                **dict.fromkeys(INPUT_COLUMNS, ""),
+                "identifier": empty.id,
+                "identifier_type": "user_id",
+                "action": "set",
+                "username": empty.username,
+            }
+        ]
+        # And dropped back unchanged as a sync file, it is all skipped and sends no write
+        out = tmp_path / "out"
+        assert _cli(run_cli, emulator, "apply", "--sync", str(exported), "--out", str(out), *fast) == 0
+        assert {r["status"] for r in _read_csv(out / "report.csv")} == {"skipped"}
         assert emulator.service.stats().writes == []
+
+    def test_apply_sync_sets_whole_sets_and_backup_restores_them(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path
+    ) -> None:
+        # Given jdoe holds three pairs
+        jdoe = next(u for u in emulator.instance.users.values() if u.username == "jdoe")
+        jdoe.proficiencies = {("language", "English"): 2.0, ("tier", "Tier1"): 1.0, ("region", "NA"): 3.0}
+        before = _snapshot(emulator)
+        desired = _write_csv(
+            tmp_path / "desired.csv",
+            [
+                ("jdoe", "username", "set", "language", "English", "4"),
+                ("jdoe", "username", "set", "skill", "Sales", "2"),
+            ],
+        )
+        # When the desired state is applied
+        out = tmp_path / "out"
+        assert _cli(run_cli, emulator, "apply", "--sync", str(desired), "--out", str(out)) == 0
+        # Then jdoe holds exactly the listed pairs, the removals reported after the data rows
+        assert jdoe.proficiencies == {("language", "English"): 4.0, ("skill", "Sales"): 2.0}
+        report = _read_csv(out / "report.csv")
+        assert [(r["line"], r["action"], r["message"]) for r in report[2:]] == [
+            ("", "remove", "not in the desired state"),
+            ("", "remove", "not in the desired state"),
+        ]
+        assert len(_read_csv(out / "changes.csv")) == 4
+        job = json.loads((out / "job.json").read_text())
+        assert job["mode"] == "apply sync"
+        assert job["uploader"].startswith("unknown (")  # no STS here: the job still ran
+        # When backup.csv is applied as a sync file, jdoe is back exactly
+        assert (
+            _cli(run_cli, emulator, "apply", "--sync", str(out / "backup.csv"), "--out", str(tmp_path / "b"))
+            == 0
+        )
+        assert _snapshot(emulator) == before
+
+    def test_job_json_names_the_caller(
+        self,
+        emulator: RunningEmulator,
+        run_cli: object,
+        tmp_path: Path,
+        local_aws: LocalAws,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # Given STS answers (moto), as for any caller with credentials
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", local_aws.endpoint_url)
+        changes = _write_csv(tmp_path / "one.csv", [("jdoe", "username", "add", "product", "TV", "2")])
+        assert _cli(run_cli, emulator, "apply", str(changes), "--out", str(tmp_path / "out")) == 0
+        job = json.loads((tmp_path / "out" / "job.json").read_text())
+        assert job["uploader"].startswith("arn:aws:sts::123456789012:")
+        assert job["object"] == {"file": str(changes.resolve())}
+        assert job["counts"] == {"succeeded": 1}
 
 
 class TestUsernames:

@@ -13,12 +13,12 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from connect_profiles.adapters.connect import ConnectGateway, connect_client
+from connect_profiles.adapters.identity import caller_arn
 from connect_profiles.adapters.pacing import Pacer
 from connect_profiles.adapters.quotas import PacingOptions, PacingPlan, pacing_lines, resolve_pacing
 from connect_profiles.contract import (
@@ -29,10 +29,10 @@ from connect_profiles.contract import (
     parse_api_rates,
     parse_headroom,
 )
-from connect_profiles.domain.csv_output import input_format_csv
-from connect_profiles.domain.engine import EngineSettings, JobResult, check_offline, run_job
+from connect_profiles.domain.engine import ConnectBusy, EngineSettings, JobResult, check_offline, run_job
 from connect_profiles.domain.model import FileRejected, RowOutcome, Status
-from connect_profiles.domain.outputs import format_table, render_files, summarise
+from connect_profiles.domain.outputs import JOB_RECORD, format_table, job_record, render_files, summarise
+from connect_profiles.domain.snapshot import read_everyone, snapshot_csv
 from connect_profiles.ports import CallCancelled, ConnectCallError, ConnectUnavailable, PermissionDenied
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a file offline; nothing is sent to AWS")
     validate.add_argument("file", type=Path)
+    validate.add_argument("--sync", action="store_true", help="FILE is a desired-state file")
     validate.set_defaults(run=_validate)
 
     for name, help_text, run in (
@@ -75,16 +76,24 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("file", type=Path)
+        command.add_argument(
+            "--sync",
+            action="store_true",
+            help="FILE is a desired-state file: each user it names ends with exactly the pairs listed "
+            "(held pairs not listed are removed)",
+        )
         _connect_options(command)
         command.add_argument(
             "--out",
             type=Path,
-            help="folder for report.csv, rollback.csv, retry.csv and backup.csv "
+            help="folder for report.csv, changes.csv, rollback.csv, retry.csv, backup.csv and job.json "
             + ("(default: none for plan)" if name == "plan" else "(default: <file>-<UTC time>/)"),
         )
         command.set_defaults(run=run)
 
-    export = commands.add_parser("export", help="every user's proficiencies as an input-format CSV")
+    export = commands.add_parser(
+        "export", help="every user's proficiencies as a sync file (set rows; the daily snapshot's format)"
+    )
     _connect_options(export)
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     export.set_defaults(run=_export)
@@ -138,7 +147,7 @@ def _connect_options(command: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    offline = check_offline(_read(args.file))
+    offline = check_offline(_read(args.file), sync=args.sync)
     for warning in offline.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     problems = sorted(offline.settled, key=lambda outcome: outcome.row.line)
@@ -171,15 +180,31 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
     gateway, pacer, plan = _paced_gateway(args, settings, cancel=interrupts.event)
     started = time.monotonic()
     bar = ProgressBar(sys.stderr, "planning" if dry_run else "applying")
+    started_at = time.time()
     with interrupts:
         result = run_job(
-            data, gateway, settings, dry_run=dry_run, progress=bar.update, interrupt=interrupts.event
+            data,
+            gateway,
+            settings,
+            dry_run=dry_run,
+            progress=bar.update,
+            interrupt=interrupts.event,
+            sync=args.sync,
         )
     bar.close()
     location = str(out_dir) if out_dir else "(not written: pass --out DIR)"
     if out_dir:
         for name, content in render_files(result).items():
             (out_dir / name).write_bytes(content)
+        record = job_record(
+            result,
+            who=caller_arn(region=args.region, profile=args.profile),
+            source={"file": str(args.file.resolve())},
+            instance_id=args.instance_id,
+            started=started_at,
+            finished=time.time(),
+        )
+        (out_dir / JOB_RECORD).write_bytes(record)
     summary = summarise(
         result,
         file_name=args.file.name,
@@ -206,17 +231,19 @@ def _export(args: argparse.Namespace) -> int:
     gateway = _gateway(args, settings)
     gateway.count_users()  # unknown instance or credentials: exit 2 before any output
     users = list(gateway.list_users())
-    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
-        held = list(pool.map(lambda user: gateway.list_proficiencies(user.id), users))
-    rows = [
-        (user.username, "username", "add", p.attribute, p.value, str(p.level))
-        for user, proficiencies in sorted(zip(users, held, strict=True), key=lambda pair: pair[0].username)
-        for p in proficiencies
-    ]
-    content = input_format_csv(rows)
+    print(f"reading the proficiencies of {len(users)} users...", file=sys.stderr)
+    try:
+        holdings = read_everyone(gateway, users, workers=settings.workers)
+    except ConnectBusy as error:
+        raise CommandError(f"Connect stayed unavailable, so nothing was written: {error}") from error
+    content = snapshot_csv(holdings)
+    proficiencies = sum(len(held) for _, held in holdings)
     if args.output:
         args.output.write_bytes(content)
-        print(f"{len(rows)} proficiencies of {len(users)} users written to {args.output}", file=sys.stderr)
+        print(
+            f"{proficiencies} proficiencies of {len(holdings)} users written to {args.output}",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.buffer.write(content)
     return EXIT_OK
