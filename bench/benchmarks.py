@@ -339,6 +339,7 @@ def expect(shape: Shape) -> Expected:
     statuses: Counter[str] = Counter()
     attributes: set[str] = set()
     usernames: set[str] = set()
+    by_user_id = False
     for cells in shape.rows:
         if cells in seen:
             statuses["skipped"] += 1
@@ -347,13 +348,17 @@ def expect(shape: Shape) -> Expected:
         identifier, kind, action, attribute, value, level = cells
         if kind == "username":
             usernames.add(identifier)
+        else:
+            by_user_id = True
         agent = by_name[identifier] if kind == "username" else by_id[identifier]
         attributes.add(attribute)
         state = states.setdefault(agent.id, dict(agent.held))
         statuses[_apply(state, action, (attribute, value), level)] += 1
     pages = math.ceil(len(agents) / LIST_USERS_PAGE)
     calls: Counter[str] = Counter({SU: 1, DPA: len(attributes), LUP: len(states)})  # SU: the size probe
-    if usernames:  # by pages, or one search per username when that is fewer calls
+    if by_user_id:  # the instance is listed so the files carry each id's username
+        calls[LU] += pages
+    elif usernames:  # by pages, or one search per username when that is fewer calls
         calls[LU if len(usernames) > pages else SU] += min(pages, len(usernames))
     for user_id, after in states.items():
         before = by_id[user_id].held
@@ -710,7 +715,8 @@ Notes:
   repeats, every other row still one write.
 - Minimum calls are computed by an oracle in the script that knows every user's starting
   proficiencies, independent of the engine: one SearchUsers probe of the instance size, usernames by
-  ListUsers pages of {LIST_USERS_PAGE} (or one SearchUsers each when fewer), one
+  ListUsers pages of {LIST_USERS_PAGE} (or one SearchUsers each when fewer; always the pages when the
+  file names users by id, so its reports carry usernames), one
   DescribePredefinedAttribute per attribute, one ListUserProficiencies per touched user, and one call
   per write API per user whose state really changes under it. The same oracle gives each row's
   status and the instance's final state, which the run must match.
