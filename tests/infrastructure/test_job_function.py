@@ -60,11 +60,14 @@ def test_environment_carries_the_contract_with_the_handler(synth: Synthesis) -> 
     _, properties = job_function(synth)
     topic_id, _ = synth.only("AWS::SNS::Topic")
     table_id, _ = synth.only("AWS::DynamoDB::Table")
+    bucket_id = synth.logical_id("AWS::S3::Bucket", "Storage/JobBucket/")
 
     assert properties["Environment"]["Variables"] == {
         "CONNECT_INSTANCE_ID": INSTANCE_ID,
         "SUMMARY_TOPIC_ARN": {"Ref": topic_id},
         "IDEMPOTENCY_TABLE_NAME": {"Ref": table_id},
+        # The scheduled snapshot has no S3 event to name the bucket.
+        "JOB_BUCKET_NAME": {"Ref": bucket_id},
         "CONNECT_HEADROOM": "90",
         "MAX_PROFICIENCIES_PER_AGENT": "10",
         "POWERTOOLS_SERVICE_NAME": "connect-profiles",

@@ -128,6 +128,7 @@ def test_a_dropped_file_is_applied_reported_and_summarised(
         "retry.csv",
         "backup.csv",
         "changes.csv",
+        "job.json",
     }
     report = _report(local_aws, prefix)
     assert [row["status"] for row in report] == [
