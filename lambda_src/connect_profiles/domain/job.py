@@ -125,8 +125,12 @@ def is_job_key(key: str) -> bool:
 
 def output_prefix(ref: ObjectRef, started: datetime, job_id: str) -> str:
     """`reports/<name>/<UTC time>-<short id>/`: never under a prefix that triggers the function."""
+    return report_folder(ref.name, started, job_id)
+
+
+def report_folder(name: str, started: datetime, job_id: str) -> str:
     short = hashlib.sha256(job_id.encode()).hexdigest()[:8]
-    return f"{REPORTS_PREFIX}{ref.name}/{started.strftime('%Y%m%dT%H%M%SZ')}-{short}/"
+    return f"{REPORTS_PREFIX}{name}/{started.strftime('%Y%m%dT%H%M%SZ')}-{short}/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,14 +282,7 @@ class Job:
     def _deny(self, state: JobState, denial: Denial) -> Denial:
         """Nothing was applied: say which permission is missing and how to fix it, once. Writing the
         explanation beside the reports may itself be refused; the email is what matters."""
-        summary = denial_summary(
-            file_name=state.file,
-            instance_id=self.config.instance_id,
-            denial=denial,
-            dry_run=state.dry_run,
-            location=self._location(state.prefix),
-            applied=False,
-        )
+        summary = self._denial(state, denial, applied=False)
         with contextlib.suppress(PermissionDenied):
             self.store.put_bytes(f"{state.prefix}{REJECTION}", f"{summary.body}\n".encode(), _TEXT)
         self.notifier.publish(summary.subject, summary.body)
@@ -351,14 +348,7 @@ class Job:
             notes=self._notes() if self._notes else (),
         )
         if denied:
-            stop = denial_summary(
-                file_name=state.file,
-                instance_id=self.config.instance_id,
-                denial=denied,
-                dry_run=state.dry_run,
-                location=self._location(state.prefix),
-                applied=True,
-            )
+            stop = self._denial(state, denied, applied=True)
             summary = Summary(stop.subject, f"{stop.body}\n\n{summary.body}")
         message_id = self.notifier.publish(summary.subject, summary.body)
         return {
@@ -369,6 +359,16 @@ class Job:
             "retries": sum(batch.retries for batch in batches),
             "denied": denied is not None,
         }
+
+    def _denial(self, state: JobState, denial: Denial, *, applied: bool) -> Summary:
+        return denial_summary(
+            file_name=state.file,
+            instance_id=self.config.instance_id,
+            denial=denial,
+            dry_run=state.dry_run,
+            location=self._location(state.prefix),
+            applied=applied,
+        )
 
     def _location(self, prefix: str) -> str:
         return f"s3://{self.store.bucket}/{prefix}"

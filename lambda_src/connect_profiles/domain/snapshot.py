@@ -7,7 +7,6 @@ that is more than a 15-minute invocation holds, hence batches, each a checkpoint
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,10 +14,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from connect_profiles.contract import JOB_STATE_FOLDER, REPORTS_PREFIX, SNAPSHOTS_PREFIX
+from connect_profiles.contract import JOB_STATE_FOLDER, SNAPSHOTS_PREFIX
 from connect_profiles.domain.csv_output import input_format_csv
 from connect_profiles.domain.engine import ConnectBusy, backup_rows
-from connect_profiles.domain.job import JobConfig
+from connect_profiles.domain.job import JobConfig, report_folder
 from connect_profiles.domain.model import Proficiency
 from connect_profiles.domain.outputs import ascii_text
 from connect_profiles.ports import Connect, ConnectCallError, ConnectUnreachable, Notifier, Store, UserRef
@@ -95,8 +94,7 @@ class Snapshot:
 
     def plan(self, job_id: str) -> SnapshotState:
         started = datetime.fromtimestamp(self._clock(), UTC)
-        short = hashlib.sha256(job_id.encode()).hexdigest()[:8]
-        prefix = f"{REPORTS_PREFIX}_snapshots/{started.strftime('%Y%m%dT%H%M%SZ')}-{short}/{JOB_STATE_FOLDER}"
+        prefix = f"{report_folder('_snapshots', started, job_id)}{JOB_STATE_FOLDER}"
         users = list(self.gateway.list_users())
         size = self.config.users_per_batch
         batches = [users[start : start + size] for start in range(0, len(users), size)]
