@@ -1,5 +1,6 @@
-"""What the durable handler needs beyond sequencing: the ports wired to AWS, retry policies, the
-object-version claim, the instance lease and the job's metrics. Each function here runs inside a
+"""What the durable handler needs beyond unpacking the event: the ports wired to AWS, retry
+policies, the object-version claim, the instance lease, the batch loop (and when to end an
+invocation), the snapshot's steps and the job's metrics. Each function here runs inside a
 durable step (or decides one), so a replay neither repeats its effects nor emits its metrics twice.
 """
 
@@ -9,7 +10,7 @@ import functools
 import time
 from typing import Any
 
-from aws_durable_execution_sdk_python import DurableContext
+from aws_durable_execution_sdk_python import ChildContextError, DurableContext, StepContext, StepError
 from aws_durable_execution_sdk_python.config import Duration, StepConfig
 from aws_durable_execution_sdk_python.retries import RetryDecision, RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
@@ -214,3 +215,52 @@ def finish_snapshot(snapshot: Snapshot, state: SnapshotState, lease: Lease, job_
     lease.release(job_id)
     emit_snapshot_metrics(users=finished["users"], duration=finished["duration"])
     return finished
+
+
+def run_batches(ctx: DurableContext, state: JobState, job: Job, lease: Lease, job_id: str) -> list[BatchDone]:
+    yield_below_ms = settings().yield_below_seconds * 1000
+    done: list[BatchDone] = []
+    for index in range(state.batches):
+
+        def batch(step: StepContext, index: int = index) -> dict[str, Any]:
+            result = run_batch(job, state, index, lease, job_id, attempt=step.attempt)
+            # Decided inside the step, so a replay sees the same decision.
+            remaining = (
+                ctx.lambda_context.get_remaining_time_in_millis() if ctx.lambda_context else yield_below_ms
+            )
+            return {**result.as_dict(), "yield": remaining < yield_below_ms}
+
+        checkpoint = ctx.step(batch, name=f"batch {index}", config=BATCH_STEP)
+        done.append(BatchDone.from_dict(checkpoint))
+        ctx.logger.info("Batch done", extra={"batch": index, "counts": checkpoint["counts"]})
+        if done[-1].denied:
+            break  # every later call would be refused too: finish reports the rest as not applied
+        if checkpoint["yield"] and index < state.batches - 1:
+            # A checkpointed timer ends this invocation; the next one replays up to here and goes on.
+            ctx.wait(Duration.from_seconds(1), name=f"resume after batch {index}")
+    return done
+
+
+def run_snapshot(ctx: DurableContext, job_id: str) -> dict[str, Any]:
+    """Everyone's proficiencies to snapshots/<UTC date>.csv, one batch of users per step."""
+    snapshot, lease = snapshot_for()
+    hold_instance(ctx, lease, job_id)
+    try:
+        state = SnapshotState.from_dict(
+            ctx.step(lambda _: snapshot.plan(job_id).as_dict(), name="list users", config=JOB_STEP)
+        )
+        for index in range(state.batches):
+
+            def batch(_: StepContext, index: int = index) -> int:
+                return snapshot.run_batch(state, index)
+
+            ctx.step(batch, name=f"read batch {index}", config=JOB_STEP)
+        finished = ctx.step(
+            lambda _: finish_snapshot(snapshot, state, lease, job_id),
+            name="write",
+            config=JOB_STEP,
+        )
+    except (StepError, ChildContextError):
+        ctx.step(lambda _: lease.release(job_id), name="release after failure")
+        raise
+    return {"status": "snapshot", **finished}

@@ -3,7 +3,7 @@
 Thin by design: it unpacks the event (Powertools' S3 event data class), claims each object version
 once, takes the Connect instance's lease, and sequences the job's steps (plan, one per batch of
 users, finish) as checkpointed durable steps. The steps are the domain's (`domain/job.py`); the
-retry policies and the claim are in `durable.py`.
+retry policies, the claim, the lease wait, the batch loop and the snapshot's steps are in `durable.py`.
 """
 
 from __future__ import annotations
@@ -14,19 +14,15 @@ from urllib.parse import unquote_plus
 from aws_durable_execution_sdk_python import (
     ChildContextError,
     DurableContext,
-    StepContext,
     StepError,
     durable_execution,
 )
-from aws_durable_execution_sdk_python.config import Duration
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from connect_profiles.contract import INPUT_PREFIXES, SNAPSHOT_EVENT
-from connect_profiles.domain.job import BatchDone, JobState, ObjectRef, is_job_key
-from connect_profiles.domain.snapshot import SnapshotState
+from connect_profiles.domain.job import JobState, ObjectRef, is_job_key
 from connect_profiles.entrypoints import durable
 from connect_profiles.entrypoints.observability import logger, metrics, tracer
-from connect_profiles.settings import settings
 
 
 def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
@@ -74,7 +70,7 @@ def _run_record(ctx: DurableContext, ref: ObjectRef, job_id: str) -> dict[str, A
                 "status": "rejected" if state.rejected else "denied",
                 "prefix": state.prefix,
             }
-        done = _run_batches(ctx, state, job, lease, job_id)
+        done = durable.run_batches(ctx, state, job, lease, job_id)
         finished = ctx.step(
             lambda _: durable.finish(job, state, done, lease, job_id, waited=waited),
             name="finish",
@@ -86,55 +82,6 @@ def _run_record(ctx: DurableContext, ref: ObjectRef, job_id: str) -> dict[str, A
     return {"key": ref.key, "status": "done", "prefix": state.prefix, **finished}
 
 
-def _run_batches(ctx: DurableContext, state: JobState, job: Any, lease: Any, job_id: str) -> list[BatchDone]:
-    yield_below_ms = settings().yield_below_seconds * 1000
-    done: list[BatchDone] = []
-    for index in range(state.batches):
-
-        def batch(step: StepContext, index: int = index) -> dict[str, Any]:
-            result = durable.run_batch(job, state, index, lease, job_id, attempt=step.attempt)
-            # Decided inside the step, so a replay sees the same decision.
-            remaining = (
-                ctx.lambda_context.get_remaining_time_in_millis() if ctx.lambda_context else yield_below_ms
-            )
-            return {**result.as_dict(), "yield": remaining < yield_below_ms}
-
-        checkpoint = ctx.step(batch, name=f"batch {index}", config=durable.BATCH_STEP)
-        done.append(BatchDone.from_dict(checkpoint))
-        ctx.logger.info("Batch done", extra={"batch": index, "counts": checkpoint["counts"]})
-        if done[-1].denied:
-            break  # every later call would be refused too: finish reports the rest as not applied
-        if checkpoint["yield"] and index < state.batches - 1:
-            # A checkpointed timer ends this invocation; the next one replays up to here and goes on.
-            ctx.wait(Duration.from_seconds(1), name=f"resume after batch {index}")
-    return done
-
-
-def _run_snapshot(ctx: DurableContext, job_id: str) -> dict[str, Any]:
-    """Everyone's proficiencies to snapshots/<UTC date>.csv, one batch of users per step."""
-    snapshot, lease = durable.snapshot_for()
-    durable.hold_instance(ctx, lease, job_id)
-    try:
-        state = SnapshotState.from_dict(
-            ctx.step(lambda _: snapshot.plan(job_id).as_dict(), name="list users", config=durable.JOB_STEP)
-        )
-        for index in range(state.batches):
-
-            def batch(_: StepContext, index: int = index) -> int:
-                return snapshot.run_batch(state, index)
-
-            ctx.step(batch, name=f"read batch {index}", config=durable.JOB_STEP)
-        finished = ctx.step(
-            lambda _: durable.finish_snapshot(snapshot, state, lease, job_id),
-            name="write",
-            config=durable.JOB_STEP,
-        )
-    except (StepError, ChildContextError):
-        ctx.step(lambda _: lease.release(job_id), name="release after failure")
-        raise
-    return {"status": "snapshot", **finished}
-
-
 @durable_execution
 def _durable_handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     durable.register_lambda_context(context)
@@ -142,7 +89,9 @@ def _durable_handler(event: dict[str, Any], context: DurableContext) -> dict[str
     execution = context.execution_context.durable_execution_arn
     if event == SNAPSHOT_EVENT:  # the stack's schedule
         logger.append_keys(job_id=execution)
-        return context.run_in_child_context(lambda child: _run_snapshot(child, execution), name="snapshot")
+        return context.run_in_child_context(
+            lambda child: durable.run_snapshot(child, execution), name="snapshot"
+        )
     results, failures = [], []
     for number, ref in enumerate(object_refs(event)):
         if not is_job_key(ref.key):
