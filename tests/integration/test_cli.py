@@ -431,8 +431,11 @@ class TestCannotRun:
     ) -> None:
         monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
         changes = _write_csv(tmp_path / "c.csv", [("jdoe", "username", "add", "tier", "Tier1", "1")])
-        assert main(["apply", str(changes), "--instance-id", "no-such-instance"]) == 2
-        assert "ResourceNotFoundException" in capsys.readouterr().err
+        other = "99999999-2222-4333-8444-555555555555"
+        assert main(["apply", str(changes), "--instance-id", other]) == 2
+        said = capsys.readouterr().err
+        assert f"no Amazon Connect instance {other} in Region us-east-1 (ResourceNotFoundException" in said
+        assert "--region" in said
 
     def test_no_credentials_exits_2(
         self,
@@ -558,3 +561,48 @@ def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -
         assert process.poll() is None, "the command ended before the condition held"
         time.sleep(0.01)
     raise AssertionError("condition not reached")
+
+
+class TestAdvice:
+    @pytest.mark.parametrize(
+        ("given", "said"),
+        [
+            (
+                "arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-4333-8444-555555555555",
+                "is an instance ARN: pass only the id after 'instance/' "
+                "(11111111-2222-4333-8444-555555555555)",
+            ),
+            ("my-contact-centre", "is not an instance id: it is the UUID at the end of the instance ARN"),
+        ],
+    )
+    def test_an_instance_id_that_is_not_one_is_refused_before_any_call(
+        self,
+        emulator: RunningEmulator,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        given: str,
+        said: str,
+    ) -> None:
+        changes = _write_csv(tmp_path / "one.csv", [("jdoe", "username", "add", "product", "TV", "2")])
+        with pytest.raises(SystemExit) as exited:
+            main(["apply", str(changes), "--instance-id", given])
+        assert exited.value.code == 2
+        assert said in capsys.readouterr().err
+        assert sum(emulator.service.stats().requests.values()) == 0
+
+    def test_version_and_help_say_what_people_need(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit):
+            main(["--version"])
+        assert capsys.readouterr().out.startswith("connect-profiles ")
+        with pytest.raises(SystemExit):
+            main(["--help"])
+        shown = capsys.readouterr().out
+        assert "exit status:" in shown
+        assert "130  interrupted" in shown
+        assert "apply run-1/rollback.csv" in shown
+
+    def test_apply_dry_run_is_plan(self, emulator: RunningEmulator, run_cli: object, tmp_path: Path) -> None:
+        changes = _write_csv(tmp_path / "one.csv", [("jdoe", "username", "add", "product", "TV", "2")])
+        assert _cli(run_cli, emulator, "apply", "--dry-run", str(changes), "--out", str(tmp_path / "o")) == 0
+        assert emulator.service.stats().writes == []
+        assert _read_csv(tmp_path / "o" / "report.csv")[0]["status"] == "planned"

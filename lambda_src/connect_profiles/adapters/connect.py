@@ -118,9 +118,16 @@ class ConnectGateway:
         try:
             response = self._call("SearchUsers", self._client.search_users, MaxResults=1)
         except ConnectCallError as error:
-            if error.not_found or error.code in {"AccessDeniedException", "UnrecognizedClientException"}:
+            region = self._client.meta.region_name
+            if error.not_found:
                 raise ConnectUnavailable(
-                    f"Instance {self.instance_id}: {error.code}: {error.message}"
+                    f"no Amazon Connect instance {self.instance_id} in Region {region} ({error.code}: "
+                    f"{error.message}); check the instance id, and the Region (--region, AWS_REGION)"
+                ) from error
+            if error.code == "UnrecognizedClientException":
+                raise ConnectUnavailable(
+                    f"the AWS credentials were not recognised in Region {region} ({error.message}); "
+                    "run `aws configure` or `aws sso login`, or pass --profile"
                 ) from error
             raise
         return int(response.get("ApproximateTotalCount", 0))

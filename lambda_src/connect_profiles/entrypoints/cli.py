@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,6 +41,16 @@ EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("connect-profiles")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 class CommandError(Exception):
     """The command cannot run; the message is the one line the person sees."""
 
@@ -59,10 +71,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_CANNOT_RUN
 
 
+_EPILOG = """examples:
+  connect-profiles validate changes.csv
+  connect-profiles plan changes.csv --instance-id 11111111-2222-4333-8444-555555555555
+  connect-profiles apply changes.csv --instance-id <id> --out run-1
+  connect-profiles apply run-1/rollback.csv --instance-id <id>        # undo run-1
+  connect-profiles apply --sync run-1/backup.csv --instance-id <id>   # put its users back exactly
+  connect-profiles export --instance-id <id> -o everyone.csv
+
+exit status:
+  0  no row failed      1  some rows failed (retry.csv holds them)
+  2  the file was rejected, or the command could not run (one line on stderr says why)
+  130  interrupted by Ctrl-C (the files still describe what was done)
+"""
+
+
+def _instance_id(text: str) -> str:
+    """The instance id, refused before any call when it is not one: an ARN is a common slip."""
+    value = text.strip()
+    if value.lower().startswith("arn:"):
+        _, _, tail = value.partition("instance/")
+        hint = f" ({tail.split('/')[0]})" if tail else ""
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is an instance ARN: pass only the id after 'instance/'{hint}"
+        )
+    if not _UUID.fullmatch(value.lower()):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an instance id: it is the UUID at the end of the instance ARN "
+            "(Amazon Connect console > your instance)"
+        )
+    return value.lower()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="connect-profiles", description="Bulk-manage Amazon Connect agents' routing proficiencies."
+        prog="connect-profiles",
+        description="Bulk-manage Amazon Connect agents' routing proficiencies.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check a file offline; nothing is sent to AWS")
@@ -76,6 +124,10 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("file", type=Path)
+        if name == "apply":
+            command.add_argument(
+                "--dry-run", action="store_true", help="plan instead: what would change, nothing is changed"
+            )
         command.add_argument(
             "--sync",
             action="store_true",
@@ -103,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 def _connect_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--instance-id",
+        type=_instance_id,
         default=os.environ.get("CONNECT_INSTANCE_ID"),
         required="CONNECT_INSTANCE_ID" not in os.environ,
         help="the Connect instance id (default: $CONNECT_INSTANCE_ID)",
@@ -167,7 +220,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    return _run(args, dry_run=False)
+    return _run(args, dry_run=args.dry_run)
 
 
 def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
