@@ -485,3 +485,22 @@ def test_a_denial_says_which_permission_and_how_to_fix_the_stack(applied: bool) 
         file_name="c.csv", instance_id="i", denial=denial, dry_run=True, location=LOCATION, applied=applied
     )
     assert dry.subject == "DRY RUN Connect profiles: c.csv: stopped, permission denied"
+
+
+def test_many_failures_for_one_reason_are_one_line_of_the_summary() -> None:
+    # Given 30 rows failing for one reason and one for another
+    from connect_profiles.domain.engine import JobResult
+    from connect_profiles.domain.model import CsvRow, RowOutcome, Status
+    from connect_profiles.domain.outputs import summarise
+
+    def failed(line: int, message: str) -> RowOutcome:
+        return RowOutcome(CsvRow(line, "x", "username", "add", "tier", "T", "9"), Status.FAILED, message)
+
+    outcomes = [failed(line, "level must be 1-5") for line in range(2, 32)] + [failed(32, "no user")]
+    body = summarise(
+        JobResult(outcomes, [], [], []), file_name="f.csv", instance_id="i", duration_seconds=1, location="l"
+    ).body
+    # Then the summary groups them, most frequent first, with the first lines
+    assert "Failures by reason (2 reasons):" in body
+    assert "  30 rows (lines 2, 3, 4, 5, 6 and 25 more): level must be 1-5" in body
+    assert "  1 rows (lines 32): no user" in body

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from connect_profiles.domain.csv_output import changes_csv, input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import ChangeRecord, Denial, Status
+from connect_profiles.domain.model import ChangeRecord, Denial, RowOutcome, Status
 
 REPORT = "report.csv"
 ROLLBACK = "rollback.csv"
@@ -19,7 +19,8 @@ RETRY = "retry.csv"
 BACKUP = "backup.csv"
 CHANGES = "changes.csv"
 JOB_RECORD = "job.json"
-CHANGES_SHOWN = 20  # a small job's summary lists its changes
+CHANGES_SHOWN = 20
+REASON_LINES_SHOWN = 5  # a small job's summary lists its changes
 # SNS: "ASCII text that begins with a letter, number, or punctuation mark; must not include line
 # breaks or control characters; and must be less than 100 characters long" (Publish API reference).
 SUBJECT_LIMIT = 99
@@ -115,6 +116,17 @@ def summarise(
         detail = ", ".join(f"{by_status[s.value]} {s.value}" for s in STATUS_ORDER if by_status[s.value])
         lines.append(f"  {action}: {detail}")
     failures = [outcome for outcome in result.outcomes if outcome.status is Status.FAILED]
+    groups = failures_by_reason(failures)
+    if len(groups) < len(failures):
+        lines += ["", f"Failures by reason ({len(groups)} reasons):"]
+        for reason, lines_of in groups[:FAILURES_SHOWN]:
+            shown = ", ".join(str(line) for line in lines_of[:REASON_LINES_SHOWN])
+            more = (
+                f" and {len(lines_of) - REASON_LINES_SHOWN} more"
+                if len(lines_of) > REASON_LINES_SHOWN
+                else ""
+            )
+            lines.append(f"  {len(lines_of)} rows (lines {shown}{more}): {reason}")
     if failures:
         lines += ["", f"Failures (first {min(len(failures), FAILURES_SHOWN)} of {len(failures)}):"]
         lines += [
@@ -139,6 +151,15 @@ def summarise(
         "back exactly",
     ]
     return Summary(subject, "\n".join(lines))
+
+
+def failures_by_reason(failures: Sequence[RowOutcome]) -> list[tuple[str, list[int]]]:
+    """Failed rows grouped by their message, most frequent first: a thousand rows failing for one
+    reason are one line to read, not a thousand."""
+    grouped: dict[str, list[int]] = {}
+    for outcome in failures:
+        grouped.setdefault(outcome.message, []).append(outcome.row.line)
+    return sorted(grouped.items(), key=lambda item: (-len(item[1]), item[1][0]))
 
 
 def _change_line(change: ChangeRecord) -> str:

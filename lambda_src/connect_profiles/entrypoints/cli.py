@@ -39,6 +39,7 @@ from connect_profiles.ports import CallCancelled, ConnectCallError, ConnectUnava
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+TABLE_ROWS = 50  # the per-row table for small files; larger ones get the summary (and --verbose)
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -124,6 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("file", type=Path)
+        command.add_argument(
+            "--verbose", action="store_true", help=f"print every row, even past {TABLE_ROWS} rows"
+        )
         if name == "apply":
             command.add_argument(
                 "--dry-run", action="store_true", help="plan instead: what would change, nothing is changed"
@@ -266,8 +270,9 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         location=location,
         notes=pacing_lines(plan, pacer),
     )
-    print(_outcome_table(result.outcomes))
-    print()
+    if args.verbose or len(result.outcomes) <= TABLE_ROWS:
+        print(_outcome_table(result.outcomes))
+        print()
     print(summary.subject)
     print(summary.body)
     if result.denied:
