@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from connect_profiles.domain.csv_output import changes_csv, input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import ChangeRecord, Denial, Status
+from connect_profiles.domain.model import ChangeRecord, Denial, IdentifierType, Status
 
 REPORT = "report.csv"
 ROLLBACK = "rollback.csv"
@@ -114,6 +114,7 @@ def summarise(
     for action, by_status in sorted(result.counts_by_action().items()):
         detail = ", ".join(f"{by_status[s.value]} {s.value}" for s in STATUS_ORDER if by_status[s.value])
         lines.append(f"  {action}: {detail}")
+    lines += _group_lines(result)
     failures = [outcome for outcome in result.outcomes if outcome.status is Status.FAILED]
     if failures:
         lines += ["", f"Failures (first {min(len(failures), FAILURES_SHOWN)} of {len(failures)}):"]
@@ -139,6 +140,21 @@ def summarise(
         "back exactly",
     ]
     return Summary(subject, "\n".join(lines))
+
+
+def _group_lines(result: JobResult) -> list[str]:
+    """Each group row and how many users it reaches (would reach, in a dry run)."""
+    groups = [o for o in result.outcomes if o.row.identifier_type.strip().lower() in GROUP_TYPES]
+    if not groups:
+        return []
+    return ["", "Group rows:"] + [
+        f"  line {g.row.line}: {g.row.identifier_type.strip().lower()} {g.row.identifier} {g.row.action} "
+        f"{g.row.attribute}={g.row.value}: {g.message}"
+        for g in groups[:FAILURES_SHOWN]
+    ]
+
+
+GROUP_TYPES = frozenset(t.value for t in IdentifierType if t.is_group)
 
 
 def _change_line(change: ChangeRecord) -> str:
