@@ -135,6 +135,7 @@ class JobFunction(Construct):
                 **({Env.CONNECT_API_RATES: settings.connect_api_rates} if settings.connect_api_rates else {}),
                 Env.CONNECT_HEADROOM: f"{settings.connect_headroom:g}",
                 Env.MAX_PROFICIENCIES_PER_AGENT: str(settings.max_proficiencies_per_agent),
+                Env.MAX_GROUP_USERS: str(settings.max_group_users),
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -15,6 +15,7 @@ from connect_profiles.contract import (
     DEFAULT_CONNECT_BURST,
     DEFAULT_CONNECT_RATE,
     DEFAULT_HEADROOM_PERCENT,
+    DEFAULT_MAX_GROUP_USERS,
     DEFAULT_MAX_PROFICIENCIES,
     DEFAULT_SNAPSHOT_SCHEDULE,
     format_api_rates,
@@ -37,6 +38,10 @@ CONTEXT_KEYS: Mapping[str, str] = {
     "connectHeadroom": f"percent of each account quota the job uses (default {DEFAULT_HEADROOM_PERCENT:g})",
     "maxProficienciesPerAgent": (
         f"the account's 'Proficiencies per agent' quota (default {DEFAULT_MAX_PROFICIENCIES})"
+    ),
+    "maxGroupUsers": (
+        "a group row (routing_profile, security_profile, hierarchy_group, all) reaching more users fails "
+        f"before any write (default {DEFAULT_MAX_GROUP_USERS})"
     ),
     "reservedConcurrency": "reserved concurrency, or 'off' (default 1: one job at a time)",
     "reportRetentionDays": "days before reports/ objects expire (default 90)",
@@ -78,6 +83,7 @@ class Settings:
     connect_api_rates: str = ""  # as CONNECT_API_RATES carries it, checked
     connect_headroom: float = DEFAULT_HEADROOM_PERCENT
     max_proficiencies_per_agent: int = DEFAULT_MAX_PROFICIENCIES
+    max_group_users: int = DEFAULT_MAX_GROUP_USERS
     # None: no reserved concurrency (for accounts whose concurrency quota cannot spare any).
     reserved_concurrency: int | None = 1
     report_retention_days: int = 90
@@ -100,6 +106,9 @@ class Settings:
             connect_headroom=parser.headroom("connectHeadroom"),
             max_proficiencies_per_agent=parser.integer(
                 "maxProficienciesPerAgent", default=cls.max_proficiencies_per_agent, minimum=1, maximum=1000
+            ),
+            max_group_users=parser.integer(
+                "maxGroupUsers", default=cls.max_group_users, minimum=1, maximum=1_000_000
             ),
             reserved_concurrency=parser.concurrency("reservedConcurrency", default=cls.reserved_concurrency),
             report_retention_days=parser.integer(

@@ -27,12 +27,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from connect_profiles.domain.model import Proficiency
+from connect_profiles.domain.model import IdentifierType, Proficiency
 from connect_profiles.ports import (
+    LIST_GROUPS_PAGE,
     LIST_USERS_PAGE,
+    SEARCH_USERS_PAGE,
     CallCancelled,
     Connect,
     ConnectCallError,
+    GroupRef,
     Journal,
     Notifier,
     PermissionDenied,
@@ -53,6 +56,11 @@ ASSOCIATE = "AssociateUserProficiencies"
 UPDATE = "UpdateUserProficiencies"
 DISASSOCIATE = "DisassociateUserProficiencies"
 WRITE_APIS = (ASSOCIATE, UPDATE, DISASSOCIATE)
+GROUP_LISTS = {
+    IdentifierType.ROUTING_PROFILE: "ListRoutingProfiles",
+    IdentifierType.SECURITY_PROFILE: "ListSecurityProfiles",
+    IdentifierType.HIERARCHY_GROUP: "ListUserHierarchyGroups",
+}
 PROFICIENCIES_PAGE = 100  # ListUserProficiencies' maximum MaxResults
 SEARCH_PAGE = 100  # what the adapter asks SearchUsers for
 
@@ -150,6 +158,12 @@ class FakeConnect:
         self.cancelled: list[str] = []  # operations refused because the job was stopping
         self._injections: list[_Injection] = []
         self._lock = threading.RLock()
+        # Routing profiles, security profiles, hierarchy groups: each kind's groups in order, the
+        # user ids of each group's own members, and each hierarchy group's parent.
+        self.groups: dict[IdentifierType, list[GroupRef]] = {kind: [] for kind in GROUP_LISTS}
+        self.members: dict[tuple[IdentifierType, str], list[str]] = {}
+        self.parents: dict[str, str] = {}
+        self.member_searches: list[tuple[IdentifierType, str]] = []  # SearchUsers by group, in order
 
     # --- setting up ---------------------------------------------------------------------------
 
@@ -158,6 +172,17 @@ class FakeConnect:
         self.users[user_id] = user
         self._by_username.setdefault(username, []).append(user)
         return UserRef(user_id, username)
+
+    def add_group(
+        self, kind: IdentifierType, group_id: str, name: str, *user_ids: str, parent: str | None = None
+    ) -> GroupRef:
+        """A group of `kind` with these members; a hierarchy group may sit under `parent`."""
+        group = GroupRef(group_id, name)
+        self.groups[kind].append(group)
+        self.members[(kind, group_id)] = list(user_ids)
+        if parent is not None:
+            self.parents[group_id] = parent
+        return group
 
     def held(self, user_id: str) -> dict[Key, int]:
         return dict(self.users[user_id].proficiencies)
@@ -213,6 +238,39 @@ class FakeConnect:
         with self._lock:
             self.searched.append(username)
         return found
+
+    def list_groups(self, kind: IdentifierType) -> list[GroupRef]:
+        operation = GROUP_LISTS[kind]
+        groups = list(self.groups[kind])
+        for _ in range(max(1, math.ceil(len(groups) / LIST_GROUPS_PAGE))):
+            self._begin(operation)
+            self._end(operation)
+        return groups
+
+    def group_members(self, kind: IdentifierType, group_id: str) -> list[UserRef]:
+        """SearchUsers by RoutingProfileId / SecurityProfileId EXACT, or HierarchyGroupCondition
+        WITH_CHILD_GROUPS (the group and every group beneath it); 500 a page."""
+        ids = list(self.members.get((kind, group_id), []))
+        if kind is IdentifierType.HIERARCHY_GROUP:
+            for child, _ in self.parents.items():
+                if child != group_id and self._descends(child, group_id):
+                    ids += self.members.get((kind, child), [])
+        found = [UserRef(uid, self.users[uid].username) for uid in dict.fromkeys(ids) if uid in self.users]
+        for _ in range(max(1, math.ceil(len(found) / SEARCH_USERS_PAGE))):
+            self._begin(SEARCH_USERS)
+            self._end(SEARCH_USERS)
+        with self._lock:
+            self.member_searches.append((kind, group_id))
+        return found
+
+    def _descends(self, group_id: str, ancestor: str) -> bool:
+        seen: set[str] = set()
+        while group_id in self.parents and group_id not in seen:
+            seen.add(group_id)
+            group_id = self.parents[group_id]
+            if group_id == ancestor:
+                return True
+        return False
 
     def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
         if settling:

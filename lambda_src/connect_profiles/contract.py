@@ -51,6 +51,7 @@ class Env(StrEnum):
     CONNECT_RATE = "CONNECT_RATE"
     CONNECT_BURST = "CONNECT_BURST"
     MAX_PROFICIENCIES_PER_AGENT = "MAX_PROFICIENCIES_PER_AGENT"
+    MAX_GROUP_USERS = "MAX_GROUP_USERS"
     USERS_PER_BATCH = "USERS_PER_BATCH"
     YIELD_BELOW_SECONDS = "YIELD_BELOW_SECONDS"
     LEASE_SECONDS = "LEASE_SECONDS"
@@ -67,6 +68,9 @@ DEFAULT_CONNECT_BURST = 5
 # Percent of each applied quota the job paces at: other integrations share the account's quotas.
 DEFAULT_HEADROOM_PERCENT = 90.0
 DEFAULT_MAX_PROFICIENCIES = 10  # the "Proficiencies per agent" quota
+# A group row (routing_profile, security_profile, hierarchy_group, all) reaching more users than
+# this fails before any write, with the count: a guard against a mistyped group.
+DEFAULT_MAX_GROUP_USERS = 1000
 # Attempts botocore makes per Connect call (throttles, 5xx, network errors) before the job sees the
 # error; past them a batch is retried as a durable step, and a failed write is settled by a re-read.
 DEFAULT_CONNECT_MAX_ATTEMPTS = 10
@@ -82,7 +86,8 @@ DEFAULT_LEASE_SECONDS = 1200
 # Quota codes of "Rate of <API> API requests". Not in AWS's own documentation pages (the Connect
 # quotas page lists names and values only); two public snapshots of Service Quotas agree on every code.
 # The adapter also matches by the quota name, in case a code is ever reissued.
-CONNECT_QUOTA_CODES: dict[str, str] = {
+# None: the code is not in those snapshots; the quota is matched by its name alone.
+CONNECT_QUOTA_CODES: dict[str, str | None] = {
     "ListUsers": "L-CCC38177",
     "DescribeUser": "L-EE6F0D82",
     "SearchUsers": "L-E2C35CCE",
@@ -92,6 +97,9 @@ CONNECT_QUOTA_CODES: dict[str, str] = {
     "DisassociateUserProficiencies": "L-53E03705",
     "ListPredefinedAttributes": "L-BE2447CC",
     "DescribePredefinedAttribute": "L-753B94AB",
+    "ListRoutingProfiles": None,
+    "ListSecurityProfiles": None,
+    "ListUserHierarchyGroups": None,
 }
 
 
@@ -179,6 +187,11 @@ JOB_ACTIONS: tuple[Grant, ...] = (
         ("connect:ListUsers", "connect:SearchUsers", "connect:DescribePredefinedAttribute"),
         Resource.CONNECT_INSTANCE,
         "resolve usernames, size the instance, check attribute values",
+    ),
+    Grant(
+        ("connect:ListRoutingProfiles", "connect:ListSecurityProfiles", "connect:ListUserHierarchyGroups"),
+        Resource.CONNECT_INSTANCE,
+        "resolve the names of group rows (routing profile, security profile, hierarchy group)",
     ),
     Grant(
         (

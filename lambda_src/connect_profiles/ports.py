@@ -9,15 +9,25 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from connect_profiles.domain.model import Proficiency
+from connect_profiles.domain.model import IdentifierType, Proficiency
 
 LIST_USERS_PAGE = 1000  # ListUsers' maximum MaxResults: one call lists this many users
+SEARCH_USERS_PAGE = 500  # SearchUsers' maximum MaxResults
+LIST_GROUPS_PAGE = 1000  # ListRoutingProfiles/ListSecurityProfiles/ListUserHierarchyGroups' maximum
 
 
 @dataclass(frozen=True, slots=True)
 class UserRef:
     id: str
     username: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """A routing profile, security profile or user hierarchy group."""
+
+    id: str
+    name: str
 
 
 # --- errors ----------------------------------------------------------------------------------------
@@ -119,6 +129,16 @@ class Connect(Protocol):
     def list_users(self) -> Iterator[UserRef]: ...
 
     def find_username(self, username: str) -> list[UserRef]: ...
+
+    def list_groups(self, kind: IdentifierType) -> list[GroupRef]:
+        """Every routing profile, security profile or hierarchy group (by `kind`) of the instance:
+        ListRoutingProfiles, ListSecurityProfiles or ListUserHierarchyGroups, every page."""
+        ...
+
+    def group_members(self, kind: IdentifierType, group_id: str) -> list[UserRef]:
+        """The users of one group (SearchUsers pages of 500). A hierarchy group's members include
+        the users of every group beneath it (WITH_CHILD_GROUPS)."""
+        ...
 
     def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
         """What the user holds. `settling`: the read that settles a failed write, which goes out even

@@ -11,6 +11,7 @@ from connect_profiles.contract import (
     DEFAULT_CONNECT_MAX_ATTEMPTS,
     DEFAULT_HEADROOM_PERCENT,
     DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_GROUP_USERS,
     DEFAULT_MAX_PROFICIENCIES,
     DEFAULT_USERS_PER_BATCH,
     DEFAULT_YIELD_BELOW_SECONDS,
@@ -37,6 +38,7 @@ class Settings:
     connect_api_rates: tuple[tuple[str, float, int | None], ...] = ()
     connect_headroom: float = DEFAULT_HEADROOM_PERCENT
     max_proficiencies: int = DEFAULT_MAX_PROFICIENCIES
+    max_group_users: int = DEFAULT_MAX_GROUP_USERS
     users_per_batch: int = DEFAULT_USERS_PER_BATCH
     yield_below_seconds: int = DEFAULT_YIELD_BELOW_SECONDS
     lease_seconds: int = DEFAULT_LEASE_SECONDS
@@ -44,7 +46,7 @@ class Settings:
     job_bucket: str = ""  # where the scheduled snapshot writes (S3 events name their own bucket)
 
     def engine(self) -> EngineSettings:
-        return EngineSettings(max_proficiencies=self.max_proficiencies)
+        return EngineSettings(max_proficiencies=self.max_proficiencies, max_group_users=self.max_group_users)
 
     def job(self) -> JobConfig:
         return JobConfig(
@@ -95,6 +97,7 @@ class Settings:
             connect_api_rates=tuple((api, r, b) for api, (r, b) in sorted(api_rates.items())),
             connect_headroom=headroom,
             max_proficiencies=int(number(Env.MAX_PROFICIENCIES_PER_AGENT, DEFAULT_MAX_PROFICIENCIES, int)),
+            max_group_users=int(number(Env.MAX_GROUP_USERS, DEFAULT_MAX_GROUP_USERS, int)),
             users_per_batch=int(number(Env.USERS_PER_BATCH, DEFAULT_USERS_PER_BATCH, int)),
             yield_below_seconds=int(number(Env.YIELD_BELOW_SECONDS, DEFAULT_YIELD_BELOW_SECONDS, int)),
             lease_seconds=int(number(Env.LEASE_SECONDS, DEFAULT_LEASE_SECONDS, int)),

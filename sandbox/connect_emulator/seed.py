@@ -5,8 +5,12 @@
   "instance_id": "11111111-2222-4333-8444-555555555555",
   "region": "us-east-1",
   "predefined_attributes": [{"name": "language", "values": ["English", "Spanish"]}],
+  "routing_profiles": [{"id": "rp-1", "name": "Sales"}],
+  "security_profiles": [{"id": "sp-1", "name": "Agent"}],
+  "hierarchy_groups": [{"id": "hg-1", "name": "EMEA"}, {"id": "hg-2", "name": "UK", "parent_id": "hg-1"}],
   "users": [
     {"id": "optional-uuid", "username": "jdoe", "first_name": "Jane", "last_name": "Doe",
+     "routing_profile_id": "rp-1", "security_profile_ids": ["sp-1"], "hierarchy_group_id": "hg-2",
      "proficiencies": [{"attribute": "language", "value": "English", "level": 4}]}
   ],
   "quotas": {"ListUserProficiencies": {"rate": 10, "burst": 10}}
@@ -15,6 +19,9 @@
 
 `quotas` (optional) sets per-API request quotas: the buckets the emulator enforces and the values
 its Service Quotas stand-in reports. APIs not named there get the emulator's default quota.
+Routing profiles, security profiles and hierarchy groups are optional (parents before children);
+users reference them by id, and a user without a routing or security profile has the instance's
+defaults ("Basic Routing Profile", "Agent").
 """
 
 from __future__ import annotations
@@ -76,12 +83,26 @@ def instance_from_seed(document: dict[str, Any], *, behaviour: Behaviour | None 
         )
         for attribute in document.get("predefined_attributes", []):
             instance.add_attribute(attribute["name"], attribute["values"])
+        for entry in document.get("routing_profiles", []):
+            instance.add_routing_profile(entry["name"], profile_id=entry.get("id"))
+        for entry in document.get("security_profiles", []):
+            instance.add_security_profile(entry["name"], profile_id=entry.get("id"))
+        for entry in document.get("hierarchy_groups", []):
+            instance.add_hierarchy_group(
+                entry["name"], group_id=entry.get("id"), parent_id=entry.get("parent_id", "")
+            )
         for entry in document.get("users", []):
             user = instance.add_user(
                 entry["username"],
                 user_id=entry.get("id"),
                 first_name=entry.get("first_name", ""),
                 last_name=entry.get("last_name", ""),
+                routing_profile_id=_known(entry, "routing_profile_id", instance.routing_profiles),
+                security_profile_ids=[
+                    _known({"id": sp}, "id", instance.security_profiles)
+                    for sp in entry.get("security_profile_ids", [])
+                ],
+                hierarchy_group_id=_known(entry, "hierarchy_group_id", instance.hierarchy_groups),
             )
             for proficiency in entry.get("proficiencies", []):
                 instance.set_proficiency(
@@ -92,6 +113,16 @@ def instance_from_seed(document: dict[str, Any], *, behaviour: Behaviour | None 
     except Exception as error:
         raise SeedError(f"Seed document is inconsistent: {error}") from error
     return instance
+
+
+def _known(entry: dict[str, Any], key: str, known: dict[str, Any]) -> str:
+    """A user's reference to a profile or group, which must be in the seed."""
+    value = str(entry.get(key, ""))
+    if value and value not in known:
+        raise SeedError(
+            f"user {entry.get('username', entry.get('id'))!r}: {key} {value!r} is not in the seed"
+        )
+    return value
 
 
 SAMPLE_ATTRIBUTES: dict[str, list[str]] = {

@@ -197,6 +197,9 @@ _HANDLERS = {
     "DescribePredefinedAttribute": Instance.describe_predefined_attribute,
     "CreatePredefinedAttribute": Instance.create_predefined_attribute,
     "UpdatePredefinedAttribute": Instance.update_predefined_attribute,
+    "ListRoutingProfiles": Instance.list_routing_profiles,
+    "ListSecurityProfiles": Instance.list_security_profiles,
+    "ListUserHierarchyGroups": Instance.list_user_hierarchy_groups,
 }
 
 Response = tuple[int, dict[str, Any]]

@@ -32,6 +32,9 @@ SUPPORTED_OPERATIONS = (
     "DescribePredefinedAttribute",
     "CreatePredefinedAttribute",
     "UpdatePredefinedAttribute",
+    "ListRoutingProfiles",
+    "ListSecurityProfiles",
+    "ListUserHierarchyGroups",
 )
 
 

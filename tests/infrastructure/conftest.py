@@ -16,6 +16,7 @@ VARIANT = {
     "connectApiRates": "ListUserProficiencies=10:10",
     "connectHeadroom": "75",
     "maxProficienciesPerAgent": "20",
+    "maxGroupUsers": "250",
     "reportRetentionDays": "30",
     "snapshotSchedule": "rate(12 hours)",
 }

@@ -62,7 +62,10 @@ def test_environment_carries_the_contract_with_the_handler(synth: Synthesis) -> 
     table_id, _ = synth.only("AWS::DynamoDB::Table")
     bucket_id = synth.logical_id("AWS::S3::Bucket", "Storage/JobBucket/")
 
-    assert properties["Environment"]["Variables"] == {
+    variables = dict(properties["Environment"]["Variables"])
+    # The scheduled snapshot's bucket (S3 events name their own)
+    assert set(variables.pop("JOB_BUCKET_NAME")) == {"Ref"}
+    assert variables == {
         "CONNECT_INSTANCE_ID": INSTANCE_ID,
         "SUMMARY_TOPIC_ARN": {"Ref": topic_id},
         "IDEMPOTENCY_TABLE_NAME": {"Ref": table_id},
@@ -70,6 +73,7 @@ def test_environment_carries_the_contract_with_the_handler(synth: Synthesis) -> 
         "JOB_BUCKET_NAME": {"Ref": bucket_id},
         "CONNECT_HEADROOM": "90",
         "MAX_PROFICIENCIES_PER_AGENT": "10",
+        "MAX_GROUP_USERS": "1000",
         "POWERTOOLS_SERVICE_NAME": "connect-profiles",
         "POWERTOOLS_METRICS_NAMESPACE": "ConnectProfiles",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -84,6 +88,7 @@ def test_environment_follows_the_settings(variant: Synthesis) -> None:
     assert variables["CONNECT_API_RATES"] == "ListUserProficiencies=10:10"
     assert variables["CONNECT_HEADROOM"] == "75"
     assert variables["MAX_PROFICIENCIES_PER_AGENT"] == "20"
+    assert variables["MAX_GROUP_USERS"] == "250"
 
 
 def test_live_alias_points_at_the_current_version_and_versions_are_kept(synth: Synthesis) -> None:

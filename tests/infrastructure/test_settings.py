@@ -41,6 +41,7 @@ def test_command_line_strings_and_cdk_json_numbers_both_parse() -> None:
             "connectRate": "0.5",
             "connectBurst": "3",
             "maxProficienciesPerAgent": "20",
+            "maxGroupUsers": "5000",
             "reservedConcurrency": "2",
             "reportRetentionDays": "30",
         }
@@ -52,6 +53,7 @@ def test_command_line_strings_and_cdk_json_numbers_both_parse() -> None:
             "connectRate": 0.5,
             "connectBurst": 3,
             "maxProficienciesPerAgent": 20.0,
+            "maxGroupUsers": 5000,
             "reservedConcurrency": 2,
             "reportRetentionDays": 30,
         }
@@ -139,6 +141,8 @@ def test_malformed_instance_id_is_rejected(value: str, expected: str) -> None:
         ("connectBurst", "2.5", "is not a whole number"),
         ("connectBurst", True, "is not a whole number"),
         ("maxProficienciesPerAgent", "0", "is outside 1-1000"),
+        ("maxGroupUsers", "0", "is outside 1-1000000"),
+        ("maxGroupUsers", "lots", "is not a whole number"),
         ("reportRetentionDays", "-1", "is outside"),
         ("reservedConcurrency", "0", "use 'off'"),
         ("reservedConcurrency", "many", "is not a whole number"),

@@ -193,7 +193,12 @@ class TestSearchUsersIsStrict:
                 },
                 "STARTS_WITH",
             ),
-            ({"HierarchyGroupCondition": {"Value": "g", "HierarchyGroupMatchType": "EXACT"}}, "Hierarchy"),
+            ({"HierarchyGroupCondition": {"Value": "g"}}, "HierarchyGroupMatchType"),
+            ({"HierarchyGroupCondition": {"HierarchyGroupMatchType": "EXACT"}}, "Value"),
+            (
+                {"HierarchyGroupCondition": {"Value": "g", "HierarchyGroupMatchType": "WITH_PARENTS"}},
+                "HierarchyGroupMatchType",
+            ),
             (
                 {
                     "ListCondition": {
@@ -210,10 +215,10 @@ class TestSearchUsersIsStrict:
                 {
                     "OrConditions": [
                         _username_condition("jdoe"),
-                        {"HierarchyGroupCondition": {"Value": "g", "HierarchyGroupMatchType": "EXACT"}},
+                        {"ListCondition": {"TargetListType": "PROFICIENCIES", "Conditions": []}},
                     ]
                 },
-                "HierarchyGroupCondition",
+                "ListCondition",
             ),
         ],
     )

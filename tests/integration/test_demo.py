@@ -21,7 +21,7 @@ def test_the_demo_runs_the_job_and_leaves_its_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout
     assert "LOCAL STAND-INS" in printed
-    assert "Subject: Connect profiles: demo-changes.csv: 6 succeeded, 3 skipped, 4 failed" in printed
+    assert "Subject: Connect profiles: demo-changes.csv: 7 succeeded, 3 skipped, 4 failed" in printed
     assert "To run for real" in printed
     assert sorted(p.name for p in out.iterdir()) == [
         "backup.csv",
@@ -38,3 +38,6 @@ def test_the_demo_runs_the_job_and_leaves_its_files(tmp_path: Path) -> None:
     assert "duplicate of line 9" in messages
     assert "level must be a whole number from 1 to 5" in messages
     assert "no user with username 'agent.unknown'" in messages
+    # and a group row: the Sales routing profile's five agents, one already at a level
+    group = next(row for row in report if row["identifier_type"] == "routing_profile")
+    assert (group["status"], group["message"]) == ("succeeded", "5 users: 4 changed, 1 already so, 0 failed")

@@ -108,6 +108,17 @@ def _sync(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
     return [invoke(handler.lambda_handler, versioned), invoke(handler.lambda_handler, plain)]
 
 
+def _groups(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
+    # Group rows of each kind: ListRoutingProfiles, ListSecurityProfiles, ListUserHierarchyGroups
+    # resolve the names, SearchUsers finds the members, and each member is read and written.
+    rows = [
+        "Sales,routing_profile,add,skill,Retention,2",
+        "Supervisor,security_profile,add,skill,Retention,2",
+        "EMEA,hierarchy_group,add,region,NA,1",
+    ]
+    return [invoke(handler.lambda_handler, aws.upload("incoming/iam/groups.csv", _file(rows)))]
+
+
 def _snapshot(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
     # The stack's schedule: every user read, snapshots/<date>.csv written; paced at the account's
     # quotas (no rate in the settings), so Service Quotas is read first.
@@ -127,6 +138,7 @@ SCENARIOS: dict[str, Scenario] = {
     "dry-run": _dry_run,
     "dry-run-unversioned": _dry_run_unversioned,
     "sync": _sync,
+    "groups": _groups,
     "snapshot": _snapshot,
 }
 
@@ -194,7 +206,7 @@ def test_the_job_is_refused_nothing_and_needs_every_grant(baseline: dict[str, Ru
     ]
     assert not problems, "\n".join(problems)
     # And every job ended as it does when nothing is refused
-    assert [o.status for run in baseline.values() for o in run.outcomes] == ["SUCCEEDED"] * 9
+    assert [o.status for run in baseline.values() for o in run.outcomes] == ["SUCCEEDED"] * 10
 
 
 def _grant_params() -> list[Any]:

@@ -694,3 +694,76 @@ def test_the_scheduled_snapshot_writes_everyone_as_a_sync_file(
     assert plan.result is not None
     report = _report(local_aws, plan.result["records"][0]["prefix"])
     assert {row["status"] for row in report} == {"skipped"}
+
+
+def test_group_rows_span_batches_and_report_one_row_each(
+    local_aws: LocalAws, connect: ConnectEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given batches of 2 users, the sample's EMEA hierarchy (8 agents, UK's 5 beneath it), and a
+    # security-profile row for the one Supervisor
+    monkeypatch.setenv("USERS_PER_BATCH", "2")
+    forget_settings()
+    rows = [
+        "qito,username,add,skill,Retention,1",
+        "EMEA,hierarchy_group,add,skill,Retention,3",
+        "Supervisor,security_profile,add,region,NA,2",
+        "qito,username,remove,skill,Retention,",
+    ]
+    outcome = _run(local_aws.upload("incoming/teams.csv", _sample_file(rows)))
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    report = _report(local_aws, record["prefix"])
+    # Then each group row has one report row with its members' counts, assembled over five batches
+    assert [(r["line"], r["status"], r["message"]) for r in report] == [
+        ("2", "succeeded", "added at level 1"),
+        ("3", "succeeded", "8 users: 7 changed, 1 already so, 0 failed"),
+        ("4", "succeeded", "1 users: 1 changed, 0 already so, 0 failed"),
+        ("5", "succeeded", "removed (was level 1)"),
+    ]
+    assert "Retention" not in {v for (_, v) in _user(connect, "qito").proficiencies}
+    assert _user(connect, "brossi").proficiencies[("skill", "Retention")] == 3.0
+    changes = _report(local_aws, record["prefix"], "changes.csv")
+    # (qito added and removed the same pair: no net change, no row)
+    assert Counter(row["line"] for row in changes) == {"3": 7, "4": 1}
+    # And the calls: one list per kind used, one SearchUsers per group (plus the size probe),
+    # one read per member
+    calls = connect.service.stats().calls
+    assert (calls["ListUserHierarchyGroups"], calls["ListSecurityProfiles"]) == (1, 1)
+    assert calls["ListRoutingProfiles"] == 0
+    assert calls["SearchUsers"] == 1 + 1 + 2  # probe, qito, then one per group
+    assert calls["ListUserProficiencies"] == 9
+    [summary] = local_aws.summaries()
+    assert "line 3: hierarchy_group EMEA add skill=Retention: 8 users: 7 changed" in summary["body"]
+
+
+def test_a_dry_run_group_row_says_how_many_users_it_would_reach(
+    local_aws: LocalAws, connect: ConnectEmulator
+) -> None:
+    event = local_aws.upload("dry-run/sales.csv", _sample_file(["Sales,routing_profile,add,tier,Tier2,2"]))
+    outcome = _run(event)
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    [row] = _report(local_aws, record["prefix"])
+    assert (row["status"], row["message"]) == ("planned", "5 users: 4 would change, 1 already so, 0 failed")
+    assert connect.service.stats().writes == []
+    [summary] = local_aws.summaries()
+    assert "5 users: 4 would change, 1 already so, 0 failed" in summary["body"]
+
+
+def test_the_stacks_group_limit_fails_a_row_before_any_write(
+    local_aws: LocalAws, connect: ConnectEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_GROUP_USERS", "4")
+    forget_settings()
+    outcome = _run(
+        local_aws.upload("incoming/too-many.csv", _sample_file(["Sales,routing_profile,add,tier,Tier2,2"]))
+    )
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result is not None
+    [record] = outcome.result["records"]
+    [row] = _report(local_aws, record["prefix"])
+    assert row["status"] == "failed"
+    assert row["message"].startswith("routing profile 'Sales' reaches 5 users, over the limit of 4 users")
+    assert connect.service.stats().writes == []

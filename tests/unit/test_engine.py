@@ -913,13 +913,15 @@ def test_row_problems_are_all_named_with_what_to_give() -> None:
     offline = check_offline(csv_file(",,,,,2", "jdoe,x" * 1 + ",y,t,v,2"))
     assert offline.settled[0].message == (
         "identifier is empty: give the user's username or user ID; "
-        "identifier_type must be username or user_id, got it is empty; "
+        "identifier_type must be username or user_id "
+        "(or routing_profile, security_profile, hierarchy_group, all), got it is empty; "
         "action must be add, update, remove or set, got it is empty; "
         "attribute is empty: give the predefined attribute's name; "
         "value is empty: give one of the attribute's values"
     )
     assert offline.settled[1].message == (
-        "identifier_type must be username or user_id, got 'x'; "
+        "identifier_type must be username or user_id "
+        "(or routing_profile, security_profile, hierarchy_group, all), got 'x'; "
         "action must be add, update, remove or set, got 'y'"
     )
 

@@ -16,6 +16,9 @@ READS_AT_10 = {
     "AssociateUserProficiencies": 2.0,
     "UpdateUserProficiencies": 5.0,
     "DisassociateUserProficiencies": 2.0,
+    "ListRoutingProfiles": 2.0,
+    "ListSecurityProfiles": 2.0,
+    "ListUserHierarchyGroups": 2.0,
 }
 
 
@@ -28,6 +31,9 @@ def test_the_job_paces_exactly_the_connect_apis_the_contract_grants() -> None:
         "AssociateUserProficiencies",
         "UpdateUserProficiencies",
         "DisassociateUserProficiencies",
+        "ListRoutingProfiles",
+        "ListSecurityProfiles",
+        "ListUserHierarchyGroups",
     }
     assert set(JOB_APIS) <= set(CONNECT_QUOTA_CODES)
 

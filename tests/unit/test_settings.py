@@ -61,12 +61,15 @@ def test_every_setting_can_be_changed() -> None:
             "CONNECT_RATE": "5",
             "CONNECT_BURST": "10",
             "MAX_PROFICIENCIES_PER_AGENT": "20",
+            "MAX_GROUP_USERS": "40",
             "USERS_PER_BATCH": "50",
             "YIELD_BELOW_SECONDS": "300",
         }
     )
     assert (settings.connect_rate, settings.connect_burst) == (5.0, 10)
     assert settings.engine().max_proficiencies == 20
+    assert settings.engine().max_group_users == 40
+    assert settings.job().engine.max_group_users == 40
     assert (settings.users_per_batch, settings.yield_below_seconds) == (50, 300)
 
 

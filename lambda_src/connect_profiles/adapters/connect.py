@@ -26,13 +26,16 @@ from botocore.exceptions import (
 
 from connect_profiles.adapters.pacing import Pacer, uncancellable
 from connect_profiles.contract import DEFAULT_CONNECT_MAX_ATTEMPTS
-from connect_profiles.domain.model import Proficiency
+from connect_profiles.domain.model import IdentifierType, Proficiency
 from connect_profiles.ports import (
     ACCESS_DENIED_CODES,
+    LIST_GROUPS_PAGE,
     LIST_USERS_PAGE,
+    SEARCH_USERS_PAGE,
     ConnectCallError,
     ConnectUnavailable,
     ConnectUnreachable,
+    GroupRef,
     PermissionDenied,
     UserRef,
 )
@@ -144,6 +147,27 @@ class ConnectGateway:
         pages = self._pages("SearchUsers", self._client.search_users, SearchCriteria=criteria, MaxResults=100)
         return [UserRef(user["Id"], user["Username"]) for page in pages for user in page["Users"]]
 
+    def list_groups(self, kind: IdentifierType) -> list[GroupRef]:
+        operation, list_key = _GROUP_LISTS[kind]
+        method = getattr(self._client, _snake(operation))
+        pages = self._pages(operation, method, MaxResults=LIST_GROUPS_PAGE)
+        return [GroupRef(item["Id"], item["Name"]) for page in pages for item in page[list_key]]
+
+    def group_members(self, kind: IdentifierType, group_id: str) -> list[UserRef]:
+        criteria: dict[str, Any]
+        if kind is IdentifierType.HIERARCHY_GROUP:
+            # The group and every group beneath it: a department's row reaches its teams' agents.
+            criteria = {
+                "HierarchyGroupCondition": {"Value": group_id, "HierarchyGroupMatchType": "WITH_CHILD_GROUPS"}
+            }
+        else:
+            field = _MEMBER_FIELDS[kind]
+            criteria = {"StringCondition": {"FieldName": field, "Value": group_id, "ComparisonType": "EXACT"}}
+        pages = self._pages(
+            "SearchUsers", self._client.search_users, SearchCriteria=criteria, MaxResults=SEARCH_USERS_PAGE
+        )
+        return [UserRef(user["Id"], user["Username"]) for page in pages for user in page["Users"]]
+
     def list_proficiencies(self, user_id: str, *, settling: bool = False) -> list[Proficiency]:
         if settling:
             with uncancellable():
@@ -236,6 +260,21 @@ class ConnectGateway:
             token = page.get("NextToken")
             if not token:
                 return
+
+
+_GROUP_LISTS: dict[IdentifierType, tuple[str, str]] = {
+    IdentifierType.ROUTING_PROFILE: ("ListRoutingProfiles", "RoutingProfileSummaryList"),
+    IdentifierType.SECURITY_PROFILE: ("ListSecurityProfiles", "SecurityProfileSummaryList"),
+    IdentifierType.HIERARCHY_GROUP: ("ListUserHierarchyGroups", "UserHierarchyGroupSummaryList"),
+}
+_MEMBER_FIELDS = {
+    IdentifierType.ROUTING_PROFILE: "RoutingProfileId",
+    IdentifierType.SECURITY_PROFILE: "SecurityProfileId",
+}
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 
 def _with_level(proficiency: Proficiency) -> dict[str, Any]:

@@ -110,7 +110,7 @@ def service_quotas_client(*, region: str | None = None, profile: str | None = No
 def read_connect_quotas(client: Any) -> dict[str, float]:
     """Every Connect API's applied request quota, in requests per second, from one paged
     ListServiceQuotas. Raises QuotasUnavailable when the call is refused or fails."""
-    by_code = {code: api for api, code in CONNECT_QUOTA_CODES.items()}
+    by_code = {code: api for api, code in CONNECT_QUOTA_CODES.items() if code}
     by_name = {connect_quota_name(api): api for api in CONNECT_QUOTA_CODES}
     found: dict[str, float] = {}
     token: str | None = None

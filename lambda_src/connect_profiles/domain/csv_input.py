@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from connect_profiles.domain.csv_output import QUOTE_PREFIX, restore_cell
 from connect_profiles.domain.model import (
+    ALL_USERS,
     INFORMATIONAL_COLUMNS,
     INPUT_COLUMNS,
     MAX_LEVEL,
@@ -53,6 +54,12 @@ _ECHO_CHARS = 40  # how much of a bad cell a message repeats
 _LEVEL_RE = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
 _LEVEL_FAST = {str(n): n for n in range(MIN_LEVEL, MAX_LEVEL + 1)}
 _IDENTIFIER_TYPES = {t.value: t for t in IdentifierType}
+_GROUP_TYPES = ", ".join(t.value for t in IdentifierType if t.is_group)
+# Group rows reach users resolved when the job plans: a desired-state file names each user itself.
+SYNC_NAMES_USERS = (
+    "sync rows name users (username or user_id), not groups: list each member's desired set, "
+    "or use a group row in a file outside sync/"
+)
 _ACTIONS = {a.value: a for a in Action}
 _LEVELLED = frozenset({Action.ADD.value, Action.UPDATE.value, Action.SET.value})
 SYNC_ONLY_SET = "sync files list the desired proficiencies: use set"
@@ -373,10 +380,7 @@ def check_row(row: CsvRow, *, sync: bool = False) -> Change | str:
         errors.append(row.problem)
     if not row.identifier.strip():
         errors.append("identifier is empty: give the user's username or user ID")
-    identifier_type = _IDENTIFIER_TYPES.get(row.identifier_type.strip().lower())
-    if identifier_type is None:
-        shown = _echo(row.identifier_type.strip()) if row.identifier_type.strip() else "it is empty"
-        errors.append(f"identifier_type must be username or user_id, got {shown}")
+    identifier_type = _identifier_type(row, sync, errors)
     action = _ACTIONS.get(row.action.strip().lower())
     if action is None:
         shown = _echo(row.action.strip()) if row.action.strip() else "it is empty"
@@ -405,6 +409,19 @@ def check_row(row: CsvRow, *, sync: bool = False) -> Change | str:
     if errors or identifier_type is None or action is None:
         return "; ".join(errors)
     return Change(row=row, identifier_type=identifier_type, action=action, level=level)
+
+
+def _identifier_type(row: CsvRow, sync: bool, errors: list[str]) -> IdentifierType | None:
+    identifier_type = _IDENTIFIER_TYPES.get(row.identifier_type.strip().lower())
+    if identifier_type is None:
+        shown = _echo(row.identifier_type.strip()) if row.identifier_type.strip() else "it is empty"
+        errors.append(f"identifier_type must be username or user_id (or {_GROUP_TYPES}), got {shown}")
+    elif identifier_type.is_group and sync:
+        errors.append(SYNC_NAMES_USERS)
+        return None
+    elif identifier_type is IdentifierType.ALL and row.identifier.strip() not in ("", ALL_USERS):
+        errors.append(f"an all row's identifier must be {ALL_USERS}, got {_echo(row.identifier.strip())}")
+    return identifier_type
 
 
 def find_duplicates(rows: Sequence[CsvRow]) -> dict[int, int]:

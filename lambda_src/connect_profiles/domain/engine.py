@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from connect_profiles.contract import DEFAULT_MAX_PROFICIENCIES
+from connect_profiles.contract import DEFAULT_MAX_GROUP_USERS, DEFAULT_MAX_PROFICIENCIES
 from connect_profiles.domain.csv_input import DEFAULT_LIMITS, Limits, check_row, find_duplicates, read_csv
 from connect_profiles.domain.model import (
     Action,
@@ -28,7 +28,7 @@ from connect_profiles.domain.model import (
     Status,
 )
 from connect_profiles.domain.planning import UserPlan, fold, fold_sync
-from connect_profiles.domain.resolution import Directory, resolve_usernames
+from connect_profiles.domain.resolution import Directory, Group, resolve_groups, resolve_usernames
 from connect_profiles.ports import (
     CallCancelled,
     Connect,
@@ -51,8 +51,11 @@ class EngineSettings:
     # Enough threads that every API's bucket always has a caller waiting, reads running ahead.
     workers: int = 16
     limits: Limits = DEFAULT_LIMITS
+    max_group_users: int = DEFAULT_MAX_GROUP_USERS
 
     def __post_init__(self) -> None:
+        if self.max_group_users < 1:
+            raise ValueError(f"max group users must be at least 1, got {self.max_group_users}")
         if self.max_proficiencies < 1:
             raise ValueError(f"max proficiencies per agent must be at least 1, got {self.max_proficiencies}")
         if self.workers < 1:
@@ -83,12 +86,23 @@ class UserWork:
     sync: bool = False  # the rows are the user's whole desired set
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A group row that resolved: how many users it reaches, and a remark for its message. Its
+    members' outcomes are folded into its one report row when the job assembles."""
+
+    row: CsvRow
+    members: int
+    note: str = ""
+
+
 @dataclass(slots=True)
 class JobPlan:
     settled: list[RowOutcome]
     users: list[UserWork]
     warnings: list[str]
     data_rows: int
+    groups: list[GroupRow] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -166,26 +180,42 @@ def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS, *, sync: bool = 
 # --- prepare ----------------------------------------------------------------------------------
 
 
-def prepare(offline: OfflineCheck, gateway: Connect) -> JobPlan:
-    """Check attributes and values, resolve usernames, and group the changes by user."""
+def prepare(
+    offline: OfflineCheck, gateway: Connect, *, max_group_users: int = DEFAULT_MAX_GROUP_USERS
+) -> JobPlan:
+    """Check attributes and values, resolve usernames and group rows, and group the changes by
+    user. A group row becomes one change for each member, in its place in the file, so each member
+    folds it between the member's own rows before and after it."""
     attributes = sorted({c.row.attribute for c in offline.changes if not c.empties})
     usernames = sorted(
         {c.row.identifier for c in offline.changes if c.identifier_type is IdentifierType.USERNAME}
     )
-    by_id = any(c.identifier_type is IdentifierType.USER_ID for c in offline.changes)
+    group_keys = sorted(
+        {(c.identifier_type, c.row.identifier) for c in offline.changes if c.identifier_type.is_group}
+    )
+    # An `all` row lists the instance (ListUsers, 1,000 a page), and usernames resolve from it.
+    listing = any(c.identifier_type in (IdentifierType.USER_ID, IdentifierType.ALL) for c in offline.changes)
     user_count = gateway.count_users()  # fails fast on an unknown instance or bad credentials
     # Describing attributes and resolving usernames use different APIs, so they run side by side.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare") as pool:
         values_future = pool.submit(lambda: {name: gateway.attribute_values(name) for name in attributes})
-        directory = resolve_usernames(gateway, usernames, user_count, name_ids=by_id)
+        directory = resolve_usernames(gateway, usernames, user_count, name_ids=listing)
+        groups = resolve_groups(gateway, group_keys, directory, max_users=max_group_users)
         values = values_future.result()
 
     settled = list(offline.settled)
     users: dict[str, UserWork] = {}
+    group_rows: list[GroupRow] = []
     for change in offline.changes:
         problem = "" if change.empties else _attribute_problem(change, values)
         if problem:
             settled.append(RowOutcome(change.row, Status.FAILED, problem))
+            continue
+        if change.identifier_type.is_group:
+            group = groups[(change.identifier_type, change.row.identifier)]
+            if _add_group_row(change, group, users, group_rows):
+                continue
+            settled.append(RowOutcome(change.row, Status.FAILED, group.note))
             continue
         user_id, note = change.row.identifier, ""
         if change.identifier_type is IdentifierType.USERNAME:
@@ -210,7 +240,25 @@ def prepare(offline: OfflineCheck, gateway: Connect) -> JobPlan:
         for work in users.values():
             work.sync = True
         settled += _all_or_nothing(users, settled, directory)
-    return JobPlan(settled, list(users.values()), offline.warnings, offline.data_rows)
+    return JobPlan(settled, list(users.values()), offline.warnings, offline.data_rows, group_rows)
+
+
+def _add_group_row(change: Change, group: Group, users: dict[str, UserWork], rows: list[GroupRow]) -> bool:
+    """Give each member the group row's change, after the member's rows so far; False when the
+    group did not resolve (or is over the limit)."""
+    if group.members is None:
+        return False
+    rows.append(GroupRow(change.row, len(group.members), group.note))
+    for member in group.members:
+        work = users.setdefault(
+            member.id,
+            UserWork(
+                member.id, [], username=member.username, identifier=(member.id, IdentifierType.USER_ID.value)
+            ),
+        )
+        work.username = work.username or member.username
+        work.changes.append(change)
+    return True
 
 
 def _all_or_nothing(
@@ -405,6 +453,24 @@ def _records(work: UserWork, plan: UserPlan) -> list[ChangeRecord]:
     """changes.csv's rows for this user: each pair the job changed, planned or failed to change,
     with the outcome of the last row that asked for it."""
     records = []
+    for outcome in plan.outcomes:
+        # A group row's member whose row failed before any call: its reason is on no report row.
+        if outcome.status is Status.FAILED and _is_group_row(outcome.row):
+            key = (outcome.row.attribute, outcome.row.value)
+            if key not in plan.carried:
+                level = plan.before.get(key)
+                records.append(
+                    ChangeRecord(
+                        work.user_id,
+                        work.username,
+                        *key,
+                        level_before=level,
+                        level_after=level,
+                        status=outcome.status,
+                        line=outcome.row.line,
+                        message=outcome.message,
+                    )
+                )
     for key, indexes in plan.carried.items():
         outcome = plan.outcomes[indexes[-1]]
         records.append(
@@ -420,6 +486,14 @@ def _records(work: UserWork, plan: UserPlan) -> list[ChangeRecord]:
             )
         )
     return records
+
+
+def _is_group_row(row: CsvRow) -> bool:
+    kind = _IDENTIFIER_TYPES.get(row.identifier_type.strip().lower())
+    return kind is not None and kind.is_group
+
+
+_IDENTIFIER_TYPES = {t.value: t for t in IdentifierType}
 
 
 def _is_passing(error: Exception) -> bool:
@@ -571,14 +645,21 @@ def assemble(plan: JobPlan, results: Iterable[UserResult], *, dry_run: bool, syn
     undo: list[Cells] = []
     changes: list[ChangeRecord] = []
     usernames: dict[str, str] = {}
+    group_lines = {group.row.line for group in plan.groups}
+    members: dict[int, list[RowOutcome]] = {line: [] for line in group_lines}
     for result in results:
-        outcomes.extend(result.outcomes)
+        for outcome in result.outcomes:
+            if outcome.row.line in group_lines:
+                members[outcome.row.line].append(outcome)
+            else:
+                outcomes.append(outcome)
         if result.read:
             backup.extend(backup_rows(result.user_id, result.before))
         undo.extend(result.undo)
         changes.extend(result.changes)
         if result.username:
             usernames[result.user_id] = result.username
+    outcomes += [group_outcome(group, members[group.row.line], dry_run=dry_run) for group in plan.groups]
     # By line; a sync file's implicit removals (line 0) after the data rows, in the users' order.
     outcomes.sort(key=lambda outcome: (outcome.row.line == 0, outcome.row.line))
     # Removals first, so that dropped back in, the rollback never meets the per-agent limit.
@@ -586,6 +667,31 @@ def assemble(plan: JobPlan, results: Iterable[UserResult], *, dry_run: bool, syn
     return JobResult(
         outcomes, backup, undo, plan.warnings, dry_run, changes=changes, usernames=usernames, sync=sync
     )
+
+
+def group_outcome(group: GroupRow, members: Sequence[RowOutcome], *, dry_run: bool) -> RowOutcome:
+    """A group row's one report row, from its members' outcomes: `N users: C changed, A already so,
+    F failed`. Failed when any member failed, skipped when none needed a change, else succeeded
+    (planned in a dry run). A member with no outcome (never reached) counts as failed."""
+    changed = sum(1 for o in members if o.status in (Status.SUCCEEDED, Status.PLANNED))
+    already = sum(1 for o in members if o.status is Status.SKIPPED)
+    failures = [o for o in members if o.status is Status.FAILED]
+    failed = len(failures) + max(0, group.members - len(members))
+    verb = "would change" if dry_run else "changed"
+    message = f"{group.members} users: {changed} {verb}, {already} already so, {failed} failed"
+    if failures:
+        message += (
+            f"; first failure: {failures[0].user_id}: {failures[0].message} (every member in changes.csv)"
+        )
+    if group.note:
+        message += f"; {group.note}"
+    if failed:
+        status = Status.FAILED
+    elif not changed:
+        status = Status.SKIPPED
+    else:
+        status = Status.PLANNED if dry_run else Status.SUCCEEDED
+    return RowOutcome(group.row, status, message)
 
 
 def backup_rows(user_id: str, held: Sequence[Proficiency]) -> list[Cells]:
@@ -611,7 +717,8 @@ def run_job(
 ) -> JobResult:
     """The whole job in one go (the CLI's path; the Lambda checkpoints between the steps). There is
     no later attempt here, so errors that may pass fail their rows, and retry.csv holds them."""
-    plan = prepare(check_offline(data, settings.limits, sync=sync), gateway)
+    offline = check_offline(data, settings.limits, sync=sync)
+    plan = prepare(offline, gateway, max_group_users=settings.max_group_users)
     run = run_users(
         plan.users,
         gateway,

@@ -245,7 +245,7 @@ class Job:
         try:
             data = self.store.read_version(ref.key, ref.version_id)
             offline = check_offline(data, self.engine.limits, sync=ref.sync)
-            plan = prepare(offline, self.gateway)
+            plan = prepare(offline, self.gateway, max_group_users=self.engine.max_group_users)
         except ConnectUnreachable:
             raise  # the network, not the file: the step is tried again later
         except (FileRejected, ConnectUnavailable) as error:
@@ -259,7 +259,7 @@ class Job:
         batches = [plan.users[start : start + size] for start in range(0, len(plan.users), size)]
         for index, users in enumerate(batches):
             self.store.put_json(f"{state.state}users-{index}.json", users_to_json(users))
-        settled = JobPlan(plan.settled, [], plan.warnings, plan.data_rows)
+        settled = JobPlan(plan.settled, [], plan.warnings, plan.data_rows, plan.groups)
         self.store.put_json(f"{state.state}plan.json", plan_to_json(settled))
         return replace(state, rows=plan.data_rows, users=len(plan.users), batches=len(batches))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connect_profiles.domain.engine import Cells, JobPlan, UserResult, UserWork
+from connect_profiles.domain.engine import Cells, GroupRow, JobPlan, UserResult, UserWork
 from connect_profiles.domain.model import (
     Action,
     Change,
@@ -105,12 +105,15 @@ def plan_to_json(plan: JobPlan) -> dict[str, Any]:
         "users": users_to_json(plan.users),
         "warnings": plan.warnings,
         "data_rows": plan.data_rows,
+        "groups": [{"row": _row(g.row), "members": g.members, "note": g.note} for g in plan.groups],
     }
 
 
 def plan_from_json(data: dict[str, Any]) -> JobPlan:
     users = users_from_json(data["users"])
-    return JobPlan([_outcome_from(o) for o in data["settled"]], users, data["warnings"], data["data_rows"])
+    groups = [GroupRow(_row_from(g["row"]), int(g["members"]), g["note"]) for g in data.get("groups", [])]
+    settled = [_outcome_from(o) for o in data["settled"]]
+    return JobPlan(settled, users, data["warnings"], data["data_rows"], groups)
 
 
 def proficiencies_to_json(held: list[Proficiency]) -> list[list[Any]]:

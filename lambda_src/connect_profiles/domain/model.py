@@ -47,6 +47,23 @@ class Action(StrEnum):
 class IdentifierType(StrEnum):
     USERNAME = "username"
     USER_ID = "user_id"
+    # Group rows: the row applies to every member, resolved when the job plans.
+    ROUTING_PROFILE = "routing_profile"
+    SECURITY_PROFILE = "security_profile"
+    HIERARCHY_GROUP = "hierarchy_group"
+    ALL = "all"  # identifier `*`: every user of the instance
+
+    @property
+    def is_group(self) -> bool:
+        return self not in (IdentifierType.USERNAME, IdentifierType.USER_ID)
+
+    @property
+    def label(self) -> str:
+        """How a message names the kind: `routing profile`, `hierarchy group`."""
+        return self.value.replace("_", " ")
+
+
+ALL_USERS = "*"  # the identifier of an `all` row
 
 
 class Status(StrEnum):

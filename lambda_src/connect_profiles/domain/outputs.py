@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from connect_profiles.domain.csv_output import changes_csv, input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import ChangeRecord, Denial, RowOutcome, Status
+from connect_profiles.domain.model import ChangeRecord, Denial, IdentifierType, RowOutcome, Status
 
 REPORT = "report.csv"
 ROLLBACK = "rollback.csv"
@@ -115,6 +115,7 @@ def summarise(
     for action, by_status in sorted(result.counts_by_action().items()):
         detail = ", ".join(f"{by_status[s.value]} {s.value}" for s in STATUS_ORDER if by_status[s.value])
         lines.append(f"  {action}: {detail}")
+    lines += _group_lines(result)
     failures = [outcome for outcome in result.outcomes if outcome.status is Status.FAILED]
     groups = failures_by_reason(failures)
     if len(groups) < len(failures):
@@ -160,6 +161,21 @@ def failures_by_reason(failures: Sequence[RowOutcome]) -> list[tuple[str, list[i
     for outcome in failures:
         grouped.setdefault(outcome.message, []).append(outcome.row.line)
     return sorted(grouped.items(), key=lambda item: (-len(item[1]), item[1][0]))
+
+
+def _group_lines(result: JobResult) -> list[str]:
+    """Each group row and how many users it reaches (would reach, in a dry run)."""
+    groups = [o for o in result.outcomes if o.row.identifier_type.strip().lower() in GROUP_TYPES]
+    if not groups:
+        return []
+    return ["", "Group rows:"] + [
+        f"  line {g.row.line}: {g.row.identifier_type.strip().lower()} {g.row.identifier} {g.row.action} "
+        f"{g.row.attribute}={g.row.value}: {g.message}"
+        for g in groups[:FAILURES_SHOWN]
+    ]
+
+
+GROUP_TYPES = frozenset(t.value for t in IdentifierType if t.is_group)
 
 
 def _change_line(change: ChangeRecord) -> str:

@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from connect_profiles.ports import LIST_USERS_PAGE, Connect, UserRef
+from connect_profiles.domain.model import IdentifierType
+from connect_profiles.ports import LIST_USERS_PAGE, Connect, GroupRef, UserRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +85,75 @@ def _match(username: str, exact: dict[str, UserRef], folded: dict[str, list[User
     return Resolved(
         None, f"no user with username {username!r} in this instance (usernames are case-sensitive)"
     )
+
+
+# --- group rows ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """What a group row reaches: its members, or None and why not (`note`); else `note` is a remark
+    for the row's message (a name matched ignoring case)."""
+
+    members: list[UserRef] | None
+    note: str = ""
+
+
+def resolve_groups(
+    gateway: Connect,
+    wanted: Collection[tuple[IdentifierType, str]],
+    directory: Directory,
+    *,
+    max_users: int,
+) -> dict[tuple[IdentifierType, str], Group]:
+    """Each (kind, identifier) of the file's group rows: one list call (and its pages) per kind
+    used, then SearchUsers pages per group. `all` takes every user the directory listed (the
+    caller has it list the instance: ListUsers pages of 1,000 cost half of SearchUsers' 500).
+    A group reaching more than `max_users` users fails with the count."""
+    kinds = sorted({kind for kind, _ in wanted if kind is not IdentifierType.ALL})
+    listed = {kind: gateway.list_groups(kind) for kind in kinds}
+    groups: dict[tuple[IdentifierType, str], Group] = {}
+    for kind, identifier in wanted:
+        if kind is IdentifierType.ALL:
+            members = [UserRef(uid, name) for uid, name in directory.names.items()]
+            groups[(kind, identifier)] = _guarded(kind, "every user", members, "", max_users)
+            continue
+        found, note = _match_group(kind, identifier, listed[kind])
+        if found is None:
+            groups[(kind, identifier)] = Group(None, note)
+            continue
+        members = gateway.group_members(kind, found.id)
+        groups[(kind, identifier)] = _guarded(kind, f"{kind.label} {found.name!r}", members, note, max_users)
+    return groups
+
+
+def _guarded(kind: IdentifierType, shown: str, members: list[UserRef], note: str, limit: int) -> Group:
+    if len(members) > limit:
+        return Group(
+            None,
+            f"{shown} reaches {len(members):,} users, over the limit of {limit:,} users per group row "
+            "(max group users); nothing was applied for this row",
+        )
+    return Group(members, note)
+
+
+def _match_group(
+    kind: IdentifierType, identifier: str, groups: list[GroupRef]
+) -> tuple[GroupRef | None, str]:
+    """The exact name, else the id, else a unique case-insensitive name; ambiguous or unknown: None."""
+    exact = [group for group in groups if group.name == identifier]
+    if len(exact) == 1:
+        return exact[0], ""
+    by_id = [group for group in groups if group.id == identifier]
+    if by_id:
+        return by_id[0], ""
+    folded = exact or [group for group in groups if group.name.casefold() == identifier.casefold()]
+    if len(folded) == 1:
+        return folded[0], f"{kind.label} matched {folded[0].name!r} ignoring case"
+    if folded:
+        shown = ", ".join(sorted(f"{group.name!r} ({group.id})" for group in folded))
+        return None, (
+            f"{kind.label} {identifier!r} matches {len(folded)} {kind.label}s ignoring case ({shown}); "
+            "use the exact name or the id"
+        )
+    return None, f"no {kind.label} with the name or id {identifier!r} in this instance"

@@ -27,6 +27,7 @@ from connect_profiles.contract import (
     DEFAULT_CONNECT_BURST,
     DEFAULT_CONNECT_RATE,
     DEFAULT_HEADROOM_PERCENT,
+    DEFAULT_MAX_GROUP_USERS,
     DEFAULT_MAX_PROFICIENCIES,
     parse_api_rates,
     parse_headroom,
@@ -198,6 +199,13 @@ def _connect_options(command: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_PROFICIENCIES,
         help=f"the per-agent proficiency quota (default {DEFAULT_MAX_PROFICIENCIES})",
     )
+    command.add_argument(
+        "--max-group-users",
+        type=int,
+        default=DEFAULT_MAX_GROUP_USERS,
+        help="a group row (routing_profile, security_profile, hierarchy_group, all) reaching more users "
+        f"than this fails before any write (default {DEFAULT_MAX_GROUP_USERS:,})",
+    )
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -318,7 +326,7 @@ def _read(path: Path) -> bytes:
 
 
 def _settings(args: argparse.Namespace) -> EngineSettings:
-    return EngineSettings(max_proficiencies=args.max_proficiencies)
+    return EngineSettings(max_proficiencies=args.max_proficiencies, max_group_users=args.max_group_users)
 
 
 def _gateway(
