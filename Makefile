@@ -17,6 +17,7 @@ CDK_SETTINGS = $(if $(NOTIFICATION_EMAIL),-c notificationEmail=$(NOTIFICATION_EM
 	$(if $(CONNECT_API_RATES),-c connectApiRates=$(CONNECT_API_RATES)) \
 	$(if $(CONNECT_HEADROOM),-c connectHeadroom=$(CONNECT_HEADROOM)) \
 	$(if $(MAX_PROFICIENCIES_PER_AGENT),-c maxProficienciesPerAgent=$(MAX_PROFICIENCIES_PER_AGENT)) \
+	$(if $(MAX_GROUP_USERS),-c maxGroupUsers=$(MAX_GROUP_USERS)) \
 	$(if $(RESERVED_CONCURRENCY),-c reservedConcurrency=$(RESERVED_CONCURRENCY)) \
 	$(if $(REPORT_RETENTION_DAYS),-c reportRetentionDays=$(REPORT_RETENTION_DAYS)) \
 	$(if $(SNAPSHOT_SCHEDULE),-c 'snapshotSchedule=$(SNAPSHOT_SCHEDULE)')
