@@ -404,7 +404,11 @@ def expect(shape: Shape) -> Expected:
     if profiles and group_searches:
         calls[LRP] += math.ceil(len(profiles) / GROUP_LIST_PAGE)
         calls[SU] += group_searches
-    if usernames:  # by pages, or one search per username when that is fewer calls
+    if any(cells[1] == "user_id" for cells in shape.rows):
+        # Rows by user id list the instance anyway (usernames for the files people read, and an
+        # unknown id fails without a call of its own); usernames resolve from the same pages.
+        calls[LU] += pages
+    elif usernames:  # by pages, or one search per username when that is fewer calls
         calls[LU if len(usernames) > pages else SU] += min(pages, len(usernames))
     for user_id, after in states.items():
         before = by_id[user_id].held
