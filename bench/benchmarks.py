@@ -73,8 +73,10 @@ Cells = tuple[str, str, str, str, str, str]
 SU, LU, DPA = "SearchUsers", "ListUsers", "DescribePredefinedAttribute"
 LUP = "ListUserProficiencies"
 ASSOC, UPD, DIS = "AssociateUserProficiencies", "UpdateUserProficiencies", "DisassociateUserProficiencies"
-APIS = (LUP, ASSOC, UPD, DIS, LU, SU, DPA)
-SHORT = {LUP: "LUP", ASSOC: "Assoc", UPD: "Upd", DIS: "Dis", LU: "LU", SU: "SU", DPA: "DPA"}
+LRP = "ListRoutingProfiles"
+APIS = (LUP, ASSOC, UPD, DIS, LU, SU, DPA, LRP)
+SHORT = {LUP: "LUP", ASSOC: "Assoc", UPD: "Upd", DIS: "Dis", LU: "LU", SU: "SU", DPA: "DPA", LRP: "LRP"}
+SEARCH_PAGE, GROUP_LIST_PAGE = 500, 1000
 KEYS: list[Key] = [(name, value) for name, values in SAMPLE_ATTRIBUTES.items() for value in values]
 
 
@@ -247,6 +249,19 @@ def shapes() -> list[Shape]:
     removes[-1] = removes[-1][: len(removes[-1]) - (sum(map(len, removes)) - 1000)]
     doc5, agents5, rng5 = instance(2000, 105)
     chosen5 = rng5.sample([a for a in agents5 if a.held], 200)
+    doc7, agents7, rng7 = instance(2000, 107)
+    profiles = [{"id": f"rp-{n}", "name": name} for n, name in enumerate(["Sales", "Support", "Billing"])]
+    doc7["routing_profiles"] = profiles
+    for index, user in enumerate(doc7["users"]):
+        user["routing_profile_id"] = "rp-0" if index % 10 < 4 else "rp-1"  # Sales: 800 agents
+    sales7 = [a for i, a in enumerate(agents7) if i % 10 < 4]
+    before7 = [mixed_rows(a, rng7, 1, True) for a in rng7.sample(sales7, 100)]
+    after7 = [mixed_rows(a, rng7, 1, True) for a in rng7.sample(agents7, 100)]
+    rows7 = [
+        *interleave(before7, rng7),
+        ("Sales", "routing_profile", "set", "skill", "Retention", "3"),
+        *interleave(after7, rng7),
+    ]
     doc6, agents6, rng6 = instance(2000, 106)
     holders6 = [a for a in agents6 if len(a.held) >= 3]
     chosen6 = rng6.sample(holders6, 200) + rng6.sample([a for a in agents6 if a not in holders6], 100)
@@ -285,6 +300,12 @@ def shapes() -> list[Shape]:
             doc6,
             interleave([one_write_rows(a, rng6, w) for a, w in zip(chosen6, writes6, strict=True)], rng6),
             quotas=READS_AT_10,
+        ),
+        Shape(
+            "201 rows (instance 2,000): one routing_profile row reaching 800 agents, with 100 rows of "
+            "its members before it and 100 rows of any users after it, by username",
+            doc7,
+            rows7,
         ),
     ]
 
@@ -339,24 +360,53 @@ def expect(shape: Shape) -> Expected:
     statuses: Counter[str] = Counter()
     attributes: set[str] = set()
     usernames: set[str] = set()
-    by_user_id = False
+    profiles = {p["name"]: p["id"] for p in shape.document.get("routing_profiles", [])}
+    group_searches = 0
     for cells in shape.rows:
         if cells in seen:
             statuses["skipped"] += 1
             continue
         seen.add(cells)
         identifier, kind, action, attribute, value, level = cells
+        if kind == "routing_profile":  # every member, in its place in the file
+            members = [
+                u["id"]
+                for u in shape.document["users"]
+                if u.get("routing_profile_id") == profiles[identifier]
+            ]
+            group_searches += max(1, math.ceil(len(members) / SEARCH_PAGE))
+            attributes.add(attribute)
+            outcomes: Counter[str] = Counter()
+            for member in members:
+                state = states.setdefault(member, dict(by_id[member].held))
+                outcomes[
+                    _apply(
+                        state,
+                        "add"
+                        if action == "set" and (attribute, value) not in state
+                        else ("update" if action == "set" else action),
+                        (attribute, value),
+                        level,
+                    )
+                ] += 1
+            statuses[
+                "failed" if outcomes["failed"] else "succeeded" if outcomes["succeeded"] else "skipped"
+            ] += 1
+            continue
         if kind == "username":
             usernames.add(identifier)
-        else:
-            by_user_id = True
         agent = by_name[identifier] if kind == "username" else by_id[identifier]
         attributes.add(attribute)
         state = states.setdefault(agent.id, dict(agent.held))
         statuses[_apply(state, action, (attribute, value), level)] += 1
     pages = math.ceil(len(agents) / LIST_USERS_PAGE)
     calls: Counter[str] = Counter({SU: 1, DPA: len(attributes), LUP: len(states)})  # SU: the size probe
-    if by_user_id:  # the instance is listed so the files carry each id's username
+    if profiles and group_searches:
+        calls[LRP] += math.ceil(len(profiles) / GROUP_LIST_PAGE)
+        calls[SU] += group_searches
+    if any(cells[1] == "user_id" for cells in shape.rows):
+        # Rows by user id list the instance anyway (usernames for the files people read, and an
+        # unknown id fails without a call of its own); usernames resolve from the same pages.
         calls[LU] += pages
     elif usernames:  # by pages, or one search per username when that is fewer calls
         calls[LU if len(usernames) > pages else SU] += min(pages, len(usernames))
@@ -715,8 +765,7 @@ Notes:
   repeats, every other row still one write.
 - Minimum calls are computed by an oracle in the script that knows every user's starting
   proficiencies, independent of the engine: one SearchUsers probe of the instance size, usernames by
-  ListUsers pages of {LIST_USERS_PAGE} (or one SearchUsers each when fewer; always the pages when the
-  file names users by id, so its reports carry usernames), one
+  ListUsers pages of {LIST_USERS_PAGE} (or one SearchUsers each when fewer), one
   DescribePredefinedAttribute per attribute, one ListUserProficiencies per touched user, and one call
   per write API per user whose state really changes under it. The same oracle gives each row's
   status and the instance's final state, which the run must match.
