@@ -460,8 +460,9 @@ class StoredObject:
 class FakeStore:
     """The `Store` port over a versioned in-memory bucket."""
 
-    def __init__(self, bucket: str = "connect-profiles-bucket") -> None:
+    def __init__(self, bucket: str = "connect-profiles-bucket", region: str = "eu-west-2") -> None:
         self.bucket = bucket
+        self.region = region
         self.objects: dict[str, list[StoredObject]] = {}
         self.reads: list[tuple[str, str | None]] = []  # (key, version asked for) of read_version
         self._versions = itertools.count(1)

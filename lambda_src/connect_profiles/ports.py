@@ -158,6 +158,7 @@ class Store(Protocol):
     """The job bucket: the dropped file, the job's working state, the report files."""
 
     bucket: str
+    region: str  # the bucket's Region, for links to its console pages
 
     def read_version(self, key: str, version_id: str | None) -> bytes: ...
 

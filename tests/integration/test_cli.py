@@ -289,13 +289,39 @@ class TestPlan:
         assert "DRY RUN" in printed
         assert "would add at level 2" in printed
 
-    def test_plan_writes_no_files_unless_asked(
-        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    def test_plan_writes_no_files_unless_asked_and_lists_none(
+        self,
+        emulator: RunningEmulator,
+        run_cli: object,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
     ) -> None:
         changes = _write_csv(tmp_path / "dry.csv", [("jdoe", "username", "add", "product", "Billing", "2")])
         monkeypatch.chdir(tmp_path)
         assert _cli(run_cli, emulator, "plan", str(changes)) == 0
         assert sorted(p.name for p in tmp_path.iterdir()) == ["dry.csv"]
+        printed = capsys.readouterr().out
+        assert "Files in" not in printed
+        assert "rollback.csv" not in printed
+
+    def test_the_summary_says_how_to_apply_rollback_csv_with_the_cli(
+        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        changes = _write_csv(tmp_path / "c.csv", [("jdoe", "username", "add", "product", "Billing", "2")])
+        out = tmp_path / "run-1"
+        assert _cli(run_cli, emulator, "apply", str(changes), "--out", str(out)) == 0
+        printed = capsys.readouterr().out
+        undo = f"connect-profiles apply {out}/rollback.csv --instance-id {emulator.instance.id}"
+        assert undo in printed
+        assert "incoming/" not in printed
+        # And the line does what it says: run as printed, it undoes the job
+        before = _snapshot(emulator)
+        assert main(undo.split()[1:]) == 0
+        assert _snapshot(emulator) != before
+        assert ("product", "Billing") not in _snapshot(emulator)[
+            next(u.id for u in emulator.instance.users.values() if u.username == "jdoe")
+        ]
 
 
 class TestExport:

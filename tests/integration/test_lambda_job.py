@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from botocore.client import BaseClient
@@ -144,6 +145,10 @@ def test_a_dropped_file_is_applied_reported_and_summarised(
     [summary] = local_aws.summaries()
     assert summary["subject"] == "Connect profiles: changes.csv: 3 succeeded, 1 skipped, 2 failed"
     assert f"s3://connect-profiles-local/{prefix}" in summary["body"]
+    console = (
+        "https://console.aws.amazon.com/s3/object/connect-profiles-local?region=us-east-1&bucketType=general"
+    )
+    assert f"  report.csv: {console}&prefix={quote(prefix)}report.csv" in summary["body"].splitlines()
     assert "line 6: jdoe add tier=Tier2: level must be a whole number from 1 to 5" in summary["body"]
     assert next(iter(connect.service.instances)) in summary["body"]
 

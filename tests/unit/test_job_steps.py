@@ -537,3 +537,43 @@ def test_the_backup_dropped_into_sync_puts_the_users_back_exactly() -> None:
     restored, _ = world.run(world.drop(world.file(info, "backup.csv"), key=key))
     assert {uid: world.connect.held(uid) for uid in world.connect.users} == before
     assert restored.prefix.startswith("reports/")
+
+
+def test_a_semicolon_file_gets_semicolon_reports_across_batches_that_read_back_to_the_same_values() -> None:
+    # Given a file saved by Excel where ';' is the list separator (decimal comma levels), run in
+    # batches, so the delimiter has to survive the plan's checkpoint
+    world = World(users_per_batch=1)
+    rows = ["agent0;username;update;tier;Tier1;4,0", "agent1;username;add;tier;Tier3;2", "agent2;x;y;z;;"]
+    header = ";".join(HEADER.split(","))
+    info, _ = world.run(world.drop(f"\ufeff{header}\r\n{chr(10).join(rows)}\r\n".encode()))
+    assert info.batches == 2
+    for name in ("report.csv", "rollback.csv", "retry.csv", "backup.csv", "changes.csv"):
+        content = world.file(info, name)
+        # Then each file has a BOM and is delimited by ';' (a header of several columns, no comma)
+        assert content.startswith(b"\xef\xbb\xbf"), name
+        header = content.decode("utf-8-sig").splitlines()[0]
+        assert len(header.split(";")) >= 7, (name, header)
+        assert "," not in header, (name, header)
+    # And they read back to what a comma file would have given
+    rollback = [row.cells() for row in read_csv(world.file(info, "rollback.csv")).rows]
+    assert sorted(rollback) == [
+        ("u-0", "user_id", "update", "tier", "Tier1", "1"),
+        ("u-1", "user_id", "remove", "tier", "Tier3", ""),
+    ]
+    report = read_csv(world.file(info, "report.csv"))
+    assert [row.level for row in report.rows] == ["4,0", "2", ""]  # the row's cells, as they were read
+    assert world.connect.held("u-0") == {("tier", "Tier1"): 4}
+
+
+def test_the_email_links_the_s3_console_pages_of_report_html_and_report_csv() -> None:
+    world = World()
+    info, _ = world.run(world.drop(csv_file("agent0,username,update,tier,Tier1,4")))
+    [(_, body)] = world.notifier.messages
+    bucket, region = world.store.bucket, world.store.region
+    for name in ("report.html", "report.csv"):
+        link = (
+            f"https://console.aws.amazon.com/s3/object/{bucket}?region={region}&bucketType=general"
+            f"&prefix={info.prefix}{name}"
+        )
+        assert f"  {name}: {link}" in body.splitlines()
+    assert "Open in the S3 console:" in body

@@ -27,6 +27,7 @@ from connect_profiles.domain.outputs import (
     format_table,
     rejection_summary,
     render_files,
+    s3_console_links,
     summarise,
 )
 from tests.fakes import subject_problem
@@ -328,6 +329,63 @@ def test_the_whole_body_of_an_applied_job_reads_as_a_person_expects() -> None:
         "  retry.csv: the failed rows, to fix and drop into incoming/ again",
         "  backup.csv: every touched user's proficiencies before the job; drop it into sync/ to put them "
         "back exactly",
+    ]
+
+
+def test_the_cli_summary_says_how_to_use_the_files_with_the_cli_not_the_bucket() -> None:
+    job = result(outcome(2, "add", Status.SUCCEEDED, "added at level 2"))
+    body = summarise(
+        job, file_name="c.csv", instance_id="inst-1", duration_seconds=1, location="run-1", door="cli"
+    ).body
+    tail = body.split("\n")[body.split("\n").index("Files in run-1:") :]
+    assert tail == [
+        "Files in run-1:",
+        "  report.csv: every row with its status and message",
+        "  changes.csv: every proficiency changed, per user, before and after",
+        "  rollback.csv: undoes this job's changes: "
+        "connect-profiles apply run-1/rollback.csv --instance-id inst-1",
+        "  retry.csv: the failed rows: fix them, then "
+        "connect-profiles apply run-1/retry.csv --instance-id inst-1",
+        "  backup.csv: every touched user's proficiencies before the job; puts them back exactly: "
+        "connect-profiles apply --sync run-1/backup.csv --instance-id inst-1",
+    ]
+    assert "incoming/" not in body
+    assert "sync/" not in body
+    synced = JobResult(job.outcomes, [], [], [], False, sync=True)
+    retry = summarise(
+        synced, file_name="c.csv", instance_id="i", duration_seconds=1, location="d/", door="cli"
+    ).body
+    assert "connect-profiles apply --sync d/retry.csv --instance-id i" in retry
+
+
+def test_a_summary_without_a_location_lists_no_files() -> None:
+    job = result(outcome(2, "add", Status.PLANNED, "would add at level 2"), dry_run=True)
+    body = summarise(
+        job, file_name="c.csv", instance_id="i", duration_seconds=1, location=None, door="cli"
+    ).body
+    assert "Files in" not in body
+    assert not any(name in body for name in ("report.csv", "rollback.csv", "retry.csv", "backup.csv"))
+
+
+@pytest.mark.parametrize(
+    ("region", "console"),
+    [
+        ("eu-west-2", "https://console.aws.amazon.com"),
+        ("us-east-1", "https://console.aws.amazon.com"),
+        ("cn-north-1", "https://console.amazonaws.cn"),
+        ("us-gov-west-1", "https://console.amazonaws-us-gov.com"),
+    ],
+)
+def test_console_links_go_to_the_partitions_console_with_the_key_quoted(region: str, console: str) -> None:
+    prefix = "reports/team a/Ünïcode+1/20261125T120000Z-abcd1234/"
+    lines = s3_console_links("my-bucket", prefix, region, ["report.html", "report.csv"])
+    page = f"{console}/s3/object/my-bucket?region={region}&bucketType=general&prefix="
+    quoted = "reports/team%20a/%C3%9Cn%C3%AFcode%2B1/20261125T120000Z-abcd1234/"
+    assert lines == [
+        "",
+        "Open in the S3 console:",
+        f"  report.html: {page}{quoted}report.html",
+        f"  report.csv: {page}{quoted}report.csv",
     ]
 
 

@@ -30,6 +30,7 @@ class S3Store:
     def __init__(self, client: Any, bucket: str) -> None:
         self._client = client
         self.bucket = bucket
+        self.region = str(client.meta.region_name or "")
 
     def read_version(self, key: str, version_id: str | None) -> bytes:
         """The exact object version the event announced (the newest, where the bucket has none)."""

@@ -1,6 +1,8 @@
 """Writing CSV files that are safe to open in Excel and that `csv_input.read_csv` reads back exactly.
 
-Every file is UTF-8 with a BOM (so Excel shows accents), comma-delimited, CRLF line ends, minimal quoting.
+Every file is UTF-8 with a BOM (so Excel shows accents), CRLF line ends, minimal quoting, delimited by
+a comma or by the delimiter of the file it reports on: a semicolon file (Excel where `;` is the list
+separator) gets semicolon reports, which open in columns there too.
 
 Excel safety (OWASP "CSV injection"): a cell starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF is
 neutralised by prefixing a single quote ``'``. The reader removes one leading quote, so to keep every
@@ -75,22 +77,24 @@ def _text(value: Cell) -> str:
     return str(value)
 
 
-def write_csv_to(stream: TextSink, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
+def write_csv_to(
+    stream: TextSink, header: Sequence[str], rows: Iterable[Sequence[Cell]], *, delimiter: str = ","
+) -> None:
     """Stream a CSV (BOM first) to a text sink. Open files with ``encoding="utf-8", newline=""``."""
     stream.write(BOM)
-    writer = csv.writer(stream, lineterminator="\r\n")
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([safe_cell(_text(cell)) for cell in header])
     writer.writerows([safe_cell(_text(cell)) for cell in row] for row in rows)
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, delimiter: str = ",") -> bytes:
     """A whole CSV as UTF-8 bytes with a BOM. None is written as an empty cell, 3.0 as 3."""
     buffer = io.StringIO(newline="")
-    write_csv_to(buffer, header, rows)
+    write_csv_to(buffer, header, rows, delimiter=delimiter)
     return buffer.getvalue().encode("utf-8")
 
 
-def report_csv(outcomes: Iterable[RowOutcome]) -> bytes:
+def report_csv(outcomes: Iterable[RowOutcome], *, delimiter: str = ",") -> bytes:
     """report.csv: one line per data row, with the row's cells as read; `line` is blank on a sync
     file's implicit removals, which are no row of the file."""
     return write_csv(
@@ -105,16 +109,19 @@ def report_csv(outcomes: Iterable[RowOutcome]) -> bytes:
             )
             for outcome in outcomes
         ),
+        delimiter=delimiter,
     )
 
 
-def input_format_csv(rows: Iterable[Sequence[Cell]], informational: Sequence[str] = ()) -> bytes:
+def input_format_csv(
+    rows: Iterable[Sequence[Cell]], informational: Sequence[str] = (), *, delimiter: str = ","
+) -> bytes:
     """A file in the input format (rollback, retry, backup, exports): rows in INPUT_COLUMNS order, then
     any `informational` columns (INFORMATIONAL_COLUMNS), which the reader accepts and ignores."""
-    return write_csv((*INPUT_COLUMNS, *informational), rows)
+    return write_csv((*INPUT_COLUMNS, *informational), rows, delimiter=delimiter)
 
 
-def changes_csv(changes: Iterable[ChangeRecord]) -> bytes:
+def changes_csv(changes: Iterable[ChangeRecord], *, delimiter: str = ",") -> bytes:
     """changes.csv: the audit trail, one line per (user, proficiency) changed, planned or failed."""
     return write_csv(
         CHANGES_COLUMNS,
@@ -132,4 +139,5 @@ def changes_csv(changes: Iterable[ChangeRecord]) -> bytes:
             )
             for c in changes
         ),
+        delimiter=delimiter,
     )

@@ -71,6 +71,7 @@ class OfflineCheck:
     warnings: list[str]
     data_rows: int
     sync: bool = False
+    delimiter: str = ","  # the file's, so the reports open in columns where it was made
 
 
 @dataclass(slots=True)
@@ -103,6 +104,7 @@ class JobPlan:
     warnings: list[str]
     data_rows: int
     groups: list[GroupRow] = field(default_factory=list)
+    delimiter: str = ","
 
 
 @dataclass(slots=True)
@@ -127,6 +129,7 @@ class JobResult:
     changes: list[ChangeRecord] = field(default_factory=list)
     usernames: dict[str, str] = field(default_factory=dict)  # user id -> username, where known
     sync: bool = False
+    delimiter: str = ","  # the input file's: the reports are written with it
 
     @property
     def retry(self) -> list[RowOutcome]:
@@ -174,7 +177,7 @@ def check_offline(data: bytes, limits: Limits = DEFAULT_LIMITS, *, sync: bool = 
             settled.append(RowOutcome(row, Status.FAILED, checked))
         else:
             changes.append(checked)
-    return OfflineCheck(settled, changes, parsed.warnings, len(parsed.rows), sync)
+    return OfflineCheck(settled, changes, parsed.warnings, len(parsed.rows), sync, parsed.delimiter)
 
 
 # --- prepare ----------------------------------------------------------------------------------
@@ -240,7 +243,9 @@ def prepare(
         for work in users.values():
             work.sync = True
         settled += _all_or_nothing(users, settled, directory)
-    return JobPlan(settled, list(users.values()), offline.warnings, offline.data_rows, group_rows)
+    return JobPlan(
+        settled, list(users.values()), offline.warnings, offline.data_rows, group_rows, offline.delimiter
+    )
 
 
 def _add_group_row(change: Change, group: Group, users: dict[str, UserWork], rows: list[GroupRow]) -> bool:
@@ -665,7 +670,15 @@ def assemble(plan: JobPlan, results: Iterable[UserResult], *, dry_run: bool, syn
     # Removals first, so that dropped back in, the rollback never meets the per-agent limit.
     undo.sort(key=lambda row: _UNDO_ORDER[row[2]])
     return JobResult(
-        outcomes, backup, undo, plan.warnings, dry_run, changes=changes, usernames=usernames, sync=sync
+        outcomes,
+        backup,
+        undo,
+        plan.warnings,
+        dry_run,
+        changes=changes,
+        usernames=usernames,
+        sync=sync,
+        delimiter=plan.delimiter,
     )
 
 

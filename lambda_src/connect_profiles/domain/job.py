@@ -50,11 +50,13 @@ from connect_profiles.domain.model import Denial, FileRejected
 from connect_profiles.domain.outputs import (
     JOB_RECORD,
     REPORT,
+    REPORT_HTML,
     Summary,
     denial_summary,
     job_record,
     rejection_summary,
     render_files,
+    s3_console_links,
     summarise,
 )
 from connect_profiles.ports import (
@@ -259,7 +261,7 @@ class Job:
         batches = [plan.users[start : start + size] for start in range(0, len(plan.users), size)]
         for index, users in enumerate(batches):
             self.store.put_json(f"{state.state}users-{index}.json", users_to_json(users))
-        settled = JobPlan(plan.settled, [], plan.warnings, plan.data_rows, plan.groups)
+        settled = JobPlan(plan.settled, [], plan.warnings, plan.data_rows, plan.groups, plan.delimiter)
         self.store.put_json(f"{state.state}plan.json", plan_to_json(settled))
         return replace(state, rows=plan.data_rows, users=len(plan.users), batches=len(batches))
 
@@ -346,6 +348,7 @@ class Job:
             location=self._location(state.prefix),
             waited_seconds=waited,
             notes=self._notes() if self._notes else (),
+            links=self._links(state.prefix, (REPORT_HTML, REPORT)),
         )
         if denied:
             stop = self._denial(state, denied, applied=True)
@@ -372,6 +375,9 @@ class Job:
 
     def _location(self, prefix: str) -> str:
         return f"s3://{self.store.bucket}/{prefix}"
+
+    def _links(self, prefix: str, names: Sequence[str]) -> list[str]:
+        return s3_console_links(self.store.bucket, prefix, self.store.region, names)
 
 
 def _stopped_reason(denied: Denial | None) -> str:

@@ -106,6 +106,7 @@ def plan_to_json(plan: JobPlan) -> dict[str, Any]:
         "warnings": plan.warnings,
         "data_rows": plan.data_rows,
         "groups": [{"row": _row(g.row), "members": g.members, "note": g.note} for g in plan.groups],
+        "delimiter": plan.delimiter,
     }
 
 
@@ -113,7 +114,8 @@ def plan_from_json(data: dict[str, Any]) -> JobPlan:
     users = users_from_json(data["users"])
     groups = [GroupRow(_row_from(g["row"]), int(g["members"]), g["note"]) for g in data.get("groups", [])]
     settled = [_outcome_from(o) for o in data["settled"]]
-    return JobPlan(settled, users, data["warnings"], data["data_rows"], groups)
+    delimiter = data.get("delimiter", ",")  # plans checkpointed before reports kept the file's delimiter
+    return JobPlan(settled, users, data["warnings"], data["data_rows"], groups, delimiter)
 
 
 def proficiencies_to_json(held: list[Proficiency]) -> list[list[Any]]:

@@ -8,12 +8,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import quote
 
 from connect_profiles.domain.csv_output import changes_csv, input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
 from connect_profiles.domain.model import ChangeRecord, Denial, IdentifierType, RowOutcome, Status
 
 REPORT = "report.csv"
+REPORT_HTML = "report.html"
 ROLLBACK = "rollback.csv"
 RETRY = "retry.csv"
 BACKUP = "backup.csv"
@@ -26,22 +29,32 @@ REASON_LINES_SHOWN = 5  # a small job's summary lists its changes
 SUBJECT_LIMIT = 99
 FAILURES_SHOWN = 10
 STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
+# How the job came in, so the summary says how to use its files again: drop them into the bucket,
+# or run them with the CLI.
+Door = Literal["bucket", "cli"]
 
 
 def render_files(result: JobResult) -> dict[str, bytes]:
     """The job's CSV files. rollback.csv and backup.csv name users by id and add the username after
-    the input columns; retry.csv adds why each row failed. The reader ignores those columns."""
-    names = result.usernames
+    the input columns; retry.csv adds why each row failed. The reader ignores those columns. Each is
+    delimited as the input file was."""
+    names, delimiter = result.usernames, result.delimiter
     return {
-        REPORT: report_csv(result.outcomes),
+        REPORT: report_csv(result.outcomes, delimiter=delimiter),
         ROLLBACK: input_format_csv(
-            ((*cells, names.get(cells[0], "")) for cells in result.rollback), ("username",)
+            ((*cells, names.get(cells[0], "")) for cells in result.rollback),
+            ("username",),
+            delimiter=delimiter,
         ),
-        RETRY: input_format_csv(((*o.row.cells(), o.message) for o in result.retry), ("message",)),
+        RETRY: input_format_csv(
+            ((*o.row.cells(), o.message) for o in result.retry), ("message",), delimiter=delimiter
+        ),
         BACKUP: input_format_csv(
-            ((*cells, names.get(cells[0], "")) for cells in result.backup), ("username",)
+            ((*cells, names.get(cells[0], "")) for cells in result.backup),
+            ("username",),
+            delimiter=delimiter,
         ),
-        CHANGES: changes_csv(result.changes),
+        CHANGES: changes_csv(result.changes, delimiter=delimiter),
     }
 
 
@@ -91,11 +104,15 @@ def summarise(
     file_name: str,
     instance_id: str,
     duration_seconds: float,
-    location: str,
+    location: str | None,
     waited_seconds: float = 0.0,
     notes: Sequence[str] = (),
+    door: Door = "bucket",
+    links: Sequence[str] = (),
 ) -> Summary:
-    """The message for people: subject with the file and counts, body with what happened and where."""
+    """The message for people: subject with the file and counts, body with what happened and where.
+    `location` None: no files were written, so none are listed. `door`: how the files are used again,
+    by dropping them into the bucket or with the CLI. `links`: lines pointing at the files (console)."""
     prefix = "DRY RUN " if result.dry_run else ""
     counts = _counts_phrase(result)
     subject = _subject(prefix, file_name, counts)
@@ -140,18 +157,53 @@ def summarise(
         lines += [f"  {_change_line(change)}" for change in result.changes]
     lines += ["", *(f"Warning: {warning}" for warning in result.warnings)] if result.warnings else []
     lines += ["", *notes] if notes else []
-    retry_to = "sync/" if result.sync else "incoming/"
-    lines += [
+    lines += _file_lines(result, location, door, links, instance_id)
+    return Summary(subject, "\n".join(lines))
+
+
+def _file_lines(
+    result: JobResult, location: str | None, door: Door, links: Sequence[str], instance_id: str
+) -> list[str]:
+    """The files, each with what it is for, worded for the door the job came in by."""
+    if location is None:
+        return []
+    if door == "cli":
+        folder, on = location.rstrip("/"), f"--instance-id {instance_id}"
+        sync = " --sync" if result.sync else ""
+        rollback = f"undoes this job's changes: connect-profiles apply {folder}/{ROLLBACK} {on}"
+        retry = f"the failed rows: fix them, then connect-profiles apply{sync} {folder}/{RETRY} {on}"
+        backup = f"puts them back exactly: connect-profiles apply --sync {folder}/{BACKUP} {on}"
+    else:
+        rollback = "drop it into incoming/ to undo this job's changes"
+        retry = f"the failed rows, to fix and drop into {'sync/' if result.sync else 'incoming/'} again"
+        backup = "drop it into sync/ to put them back exactly"
+    return [
         "",
         f"Files in {location}:",
         f"  {REPORT}: every row with its status and message",
         f"  {CHANGES}: every proficiency changed, per user, before and after",
-        f"  {ROLLBACK}: drop it into incoming/ to undo this job's changes",
-        f"  {RETRY}: the failed rows, to fix and drop into {retry_to} again",
-        f"  {BACKUP}: every touched user's proficiencies before the job; drop it into sync/ to put them "
-        "back exactly",
+        f"  {ROLLBACK}: {rollback}",
+        f"  {RETRY}: {retry}",
+        f"  {BACKUP}: every touched user's proficiencies before the job; {backup}",
+        *links,
     ]
-    return Summary(subject, "\n".join(lines))
+
+
+def s3_console_links(bucket: str, prefix: str, region: str, names: Sequence[str]) -> list[str]:
+    """Lines linking the S3 console's pages of the job's files, for people reading the email on a
+    phone or in a mail client, where an s3:// path is no link. The console's address scheme is not
+    documented; this is the one the console itself shows for an object, per partition."""
+    console = next((url for start, url in _CONSOLES if region.startswith(start)), _CONSOLE)
+    where = f"region={quote(region, safe='')}&bucketType=general"
+    return ["", "Open in the S3 console:"] + [
+        f"  {name}: {console}/s3/object/{quote(bucket, safe='')}?{where}&prefix={quote(prefix + name)}"
+        for name in names
+    ]
+
+
+# The console of each partition, by the start of its Regions' names (aws-cn, aws-us-gov; else aws).
+_CONSOLES = (("cn-", "https://console.amazonaws.cn"), ("us-gov-", "https://console.amazonaws-us-gov.com"))
+_CONSOLE = "https://console.aws.amazon.com"
 
 
 def failures_by_reason(failures: Sequence[RowOutcome]) -> list[tuple[str, list[int]]]:

@@ -257,7 +257,7 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
             sync=args.sync,
         )
     bar.close()
-    location = str(out_dir) if out_dir else "(not written: pass --out DIR)"
+    location = str(out_dir) if out_dir else None
     if out_dir:
         for name, content in render_files(result).items():
             (out_dir / name).write_bytes(content)
@@ -277,6 +277,7 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         duration_seconds=time.monotonic() - started,
         location=location,
         notes=pacing_lines(plan, pacer),
+        door="cli",
     )
     if args.verbose or len(result.outcomes) <= TABLE_ROWS:
         print(_outcome_table(result.outcomes))
@@ -287,7 +288,8 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         print(f"connect-profiles: stopped: {_denied(result.denied)}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     if interrupts.event.is_set():
-        print(f"connect-profiles: interrupted; what was done is in {location}", file=sys.stderr)
+        done = f"what was done is in {location}" if location else "nothing was changed (a dry run)"
+        print(f"connect-profiles: interrupted; {done}", file=sys.stderr)
         return EXIT_INTERRUPTED
     return _exit_status(result)
 
