@@ -61,18 +61,7 @@ HEADER = "identifier,identifier_type,action,attribute,value,level\n"
 def connect(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectEmulator]:
     """A fresh sample instance, and the function's environment pointing at everything."""
     emulator = start_connect(load_seed(SAMPLE_SEED), quota=UNTHROTTLED)
-    instance = next(iter(emulator.service.instances.values()))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", emulator.endpoint_url)
-    monkeypatch.setenv("CONNECT_INSTANCE_ID", instance.id)
-    monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
-    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
-    monkeypatch.setenv("JOB_BUCKET_NAME", BUCKET)
-    # These tests are about behaviour, not pacing: far above Connect's 2/s.
-    monkeypatch.setenv("CONNECT_RATE", "1000")
-    monkeypatch.setenv("CONNECT_BURST", "100")
-    forget_settings()
-    local_aws.summaries()  # drain what earlier tests published
+    _point_function_at(emulator, local_aws, monkeypatch)
     yield emulator
     emulator.stop()
     forget_settings()
@@ -516,6 +505,7 @@ def _instance_arn(emulator: ConnectEmulator) -> str:
 def _point_function_at(
     emulator: ConnectEmulator, local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The function's environment pointing at this emulator and the local stand-ins."""
     instance = next(iter(emulator.service.instances.values()))
     monkeypatch.setenv("AWS_ENDPOINT_URL_CONNECT", emulator.endpoint_url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", emulator.endpoint_url)
@@ -523,10 +513,11 @@ def _point_function_at(
     monkeypatch.setenv("SUMMARY_TOPIC_ARN", local_aws.topic_arn)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", TABLE)
     monkeypatch.setenv("JOB_BUCKET_NAME", BUCKET)
+    # These tests are about behaviour, not pacing: far above Connect's 2/s.
     monkeypatch.setenv("CONNECT_RATE", "1000")
     monkeypatch.setenv("CONNECT_BURST", "100")
     forget_settings()
-    local_aws.summaries()
+    local_aws.summaries()  # drain what earlier tests published
 
 
 def test_the_job_reads_the_accounts_quotas_and_the_summary_gives_each_apis_rate(
