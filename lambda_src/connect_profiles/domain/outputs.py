@@ -91,9 +91,10 @@ def summarise(
     file_name: str,
     instance_id: str,
     duration_seconds: float,
-    location: str,
+    location: str | None,
     waited_seconds: float = 0.0,
     notes: Sequence[str] = (),
+    door: str = "bucket",  # TEMPORARY (branch cli): signature only, until the outputs.py change lands
 ) -> Summary:
     """The message for people: subject with the file and counts, body with what happened and where."""
     prefix = "DRY RUN " if result.dry_run else ""
