@@ -1567,7 +1567,12 @@ def test_declining_writes_nothing() -> None:
 )
 def test_no_question_when_nothing_would_be_written(rows: tuple[str, ...], dry_run: bool) -> None:
     fake = connect()
-    asked: list[object] = []
-    run_job(csv_file(*rows), fake, SETTINGS, dry_run=dry_run, confirm=lambda p: asked.append(p) is None)
+    asked: list[Preview] = []
+
+    def confirm(preview: Preview) -> bool:
+        asked.append(preview)
+        return True
+
+    run_job(csv_file(*rows), fake, SETTINGS, dry_run=dry_run, confirm=confirm)
     assert asked == []
     assert fake.writes == []
