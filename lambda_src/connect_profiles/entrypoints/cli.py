@@ -331,21 +331,7 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         if created and out_dir and not any(out_dir.iterdir()):
             out_dir.rmdir()  # declined: nothing applied, so no files either
         raise
-    files: list[str] = []
-    if out_dir:
-        for name, content in render_files(result).items():
-            (out_dir / name).write_bytes(content)
-            files.append(name)
-        record = job_record(
-            result,
-            who=who.arn,
-            source={"file": str(args.file.resolve())},
-            instance_id=args.instance_id,
-            started=started_at,
-            finished=time.time(),
-        )
-        (out_dir / JOB_RECORD).write_bytes(record)
-        files.append(JOB_RECORD)
+    files = _write_files(result, out_dir, args, who=who, started_at=started_at) if out_dir else []
     interrupted = interrupts.event.is_set()
     status = _exit_status(result, interrupted=interrupted)
     duration = time.monotonic() - started
@@ -389,6 +375,24 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
         if hint:
             print(f"connect-profiles: {hint}", file=sys.stderr)
     return status
+
+
+def _write_files(
+    result: JobResult, out_dir: Path, args: argparse.Namespace, *, who: Caller, started_at: float
+) -> list[str]:
+    files = render_files(result)
+    for name, content in files.items():
+        (out_dir / name).write_bytes(content)
+    record = job_record(
+        result,
+        who=who.arn,
+        source={"file": str(args.file.resolve())},
+        instance_id=args.instance_id,
+        started=started_at,
+        finished=time.time(),
+    )
+    (out_dir / JOB_RECORD).write_bytes(record)
+    return [*files, JOB_RECORD]
 
 
 def _confirm(terminal: Terminal, progress: JobProgress, target: Target, preview: Preview) -> bool:
@@ -561,3 +565,7 @@ def _exit_status(result: JobResult, *, interrupted: bool = False) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_ROWS_FAILED if result.failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
