@@ -161,6 +161,20 @@ class TestConfirmation:
         assert b"instance sample-contact-centre (" in finished.stderr
 
 
+class TestProgress:
+    def test_export_shows_its_progress_on_a_terminal(self, emulator: RunningEmulator, tmp_path: Path) -> None:
+        exported = tmp_path / "everyone.csv"
+        command = _command(emulator, "export", "-o", str(exported), "--rate", "500", "--burst", "50")
+        status, shown = _on_a_terminal(command, _environment(emulator, NO_COLOR="1"), None)
+        assert status == 0, shown
+        users = len(emulator.instance.users)
+        # The bar's last state: every user read, with the rate and the calls column
+        assert f"{users}/{users} users".encode() in shown
+        assert b"users/s" in shown
+        assert b"0 writes, 0 throttled" in shown
+        assert exported.exists()
+
+
 class TestJson:
     def test_apply_output_json_is_the_summary_and_nothing_else(
         self,

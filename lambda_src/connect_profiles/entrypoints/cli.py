@@ -327,9 +327,10 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
                 sync=args.sync,
                 confirm=(lambda preview: _confirm(terminal, progress, target, preview)) if asking else None,
             )
-    except NotConfirmed:
+    except (NotConfirmed, KeyboardInterrupt):
+        # Declined, or Ctrl-C at the question: nothing applied, so no files (nor their folder) either.
         if created and out_dir and not any(out_dir.iterdir()):
-            out_dir.rmdir()  # declined: nothing applied, so no files either
+            out_dir.rmdir()
         raise
     files = _write_files(result, out_dir, args, who=who, started_at=started_at) if out_dir else []
     interrupted = interrupts.event.is_set()
