@@ -181,6 +181,8 @@ class JobProgress:
     def next_phase(self, label: str) -> None:
         """Go on drawing, with a new bar for the next pass over the users."""
         if self._progress:
+            if self._task is not None:
+                self._progress.remove_task(self._task)  # its last state is on screen already
             self._progress.start()
             self._task = self._progress.add_task(label, total=None)
 
