@@ -37,7 +37,7 @@ ACCESS_DENIED_CODES = frozenset(
     {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidClientTokenId"}
 )
 # Codes that say the service is busy or broken for now; botocore already retried them.
-_TRANSIENT_CODES = frozenset(
+TRANSIENT_CODES = frozenset(
     {
         "ThrottlingException",
         "TooManyRequestsException",
@@ -74,7 +74,7 @@ class ConnectCallError(Exception):
     @property
     def transient(self) -> bool:
         """Throttled or a server-side failure: the call may well succeed later."""
-        return self.code in _TRANSIENT_CODES or self.status >= 500 or self.status == 429
+        return self.code in TRANSIENT_CODES or self.status >= 500 or self.status == 429
 
 
 class ConnectUnavailable(Exception):

@@ -22,6 +22,7 @@ from connect_emulator.wire import ConnectError, invalid_parameter, invalid_reque
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+INSTANCE_CREATED = 1_700_000_000.0  # a fixed CreatedTime (epoch seconds, as rest-json sends it)
 
 
 class OnAssociateExisting(StrEnum):
@@ -150,10 +151,13 @@ class Instance:
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
         behaviour: Behaviour | None = None,
+        alias: str | None = None,
     ) -> None:
         self.id = instance_id
         self.region = region
         self.account_id = account_id
+        # The name people know the instance by (DescribeInstance's InstanceAlias).
+        self.alias = alias or f"emulator-{instance_id[:8]}"
         self.behaviour = behaviour or Behaviour()
         self.users: dict[str, User] = {}
         self.attributes: dict[str, PredefinedAttribute] = {}
@@ -205,6 +209,22 @@ class Instance:
         self.users[user_id].proficiencies[(attribute, value)] = float(level)
 
     # --- operations ---------------------------------------------------------------------------
+
+    def describe_instance(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The instance's summary, as DescribeInstance answers it (the members a caller reads)."""
+        return {
+            "Instance": {
+                "Id": self.id,
+                "Arn": self.arn,
+                "IdentityManagementType": "CONNECT_MANAGED",
+                "InstanceAlias": self.alias,
+                "CreatedTime": INSTANCE_CREATED,
+                "InstanceStatus": "ACTIVE",
+                "InboundCallsEnabled": True,
+                "OutboundCallsEnabled": True,
+                "InstanceAccessUrl": f"https://{self.alias}.my.connect.aws",
+            }
+        }
 
     def list_users(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -4,6 +4,7 @@
 {
   "instance_id": "11111111-2222-4333-8444-555555555555",
   "region": "us-east-1",
+  "instance_alias": "sample-contact-centre",
   "predefined_attributes": [{"name": "language", "values": ["English", "Spanish"]}],
   "routing_profiles": [{"id": "rp-1", "name": "Sales"}],
   "security_profiles": [{"id": "sp-1", "name": "Agent"}],
@@ -80,6 +81,7 @@ def instance_from_seed(document: dict[str, Any], *, behaviour: Behaviour | None 
             region=document.get("region", DEFAULT_REGION),
             account_id=document.get("account_id", DEFAULT_ACCOUNT_ID),
             behaviour=behaviour,
+            alias=document.get("instance_alias"),
         )
         for attribute in document.get("predefined_attributes", []):
             instance.add_attribute(attribute["name"], attribute["values"])

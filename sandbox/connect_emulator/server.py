@@ -185,6 +185,7 @@ class Stats:
 
 
 _HANDLERS = {
+    "DescribeInstance": Instance.describe_instance,
     "ListUsers": Instance.list_users,
     "DescribeUser": Instance.describe_user,
     "SearchUsers": Instance.search_users,

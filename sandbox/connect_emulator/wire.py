@@ -20,6 +20,7 @@ from botocore.validate import ParamValidator, ValidationErrors
 
 # Operations the emulator serves; everything else answers 404 UnknownOperationException.
 SUPPORTED_OPERATIONS = (
+    "DescribeInstance",
     "ListUsers",
     "DescribeUser",
     "SearchUsers",

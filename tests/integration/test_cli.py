@@ -264,7 +264,9 @@ class TestCallCounts:
         assert {w.user_id for w in writes} <= {u["id"] for u in chosen}
         # And each attribute is described once
         assert calls["DescribePredefinedAttribute"] == len({row[3] for row in rows})
-        assert sum(calls.values()) == 1 + 2 + 60 + calls["DescribePredefinedAttribute"] + len(writes)
+        # And the one DescribeInstance that names the instance before the job
+        assert calls["DescribeInstance"] == 1
+        assert sum(calls.values()) == 1 + 1 + 2 + 60 + calls["DescribePredefinedAttribute"] + len(writes)
 
 
 class TestPlan:

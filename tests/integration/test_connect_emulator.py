@@ -97,6 +97,17 @@ class TestUsers:
         with pytest.raises(client.exceptions.ResourceNotFoundException):
             client.describe_user(InstanceId=emulator.instance.id, UserId="no-such-user")
 
+    def test_describe_instance_names_the_instance_and_refuses_an_unknown_one(
+        self, emulator: RunningEmulator
+    ) -> None:
+        client = emulator.client()
+        described = client.describe_instance(InstanceId=emulator.instance.id)["Instance"]
+        assert (described["Id"], described["Arn"]) == (emulator.instance.id, emulator.instance.arn)
+        assert described["InstanceAlias"] == "sample-contact-centre"  # the seed's alias
+        assert described["InstanceStatus"] == "ACTIVE"
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.describe_instance(InstanceId="00000000-0000-4000-8000-000000000000")
+
     def test_describe_user_returns_the_seeded_user(self, emulator: RunningEmulator) -> None:
         user = next(iter(emulator.instance.users.values()))
         described = emulator.client().describe_user(InstanceId=emulator.instance.id, UserId=user.id)["User"]

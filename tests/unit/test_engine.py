@@ -14,6 +14,8 @@ from connect_profiles.domain.engine import (
     ConnectBusy,
     EngineSettings,
     JobResult,
+    NotConfirmed,
+    Preview,
     UserWork,
     check_offline,
     prepare,
@@ -1519,3 +1521,58 @@ def test_a_sync_jobs_retry_dropped_into_sync_keeps_what_the_job_did_set() -> Non
     # retry.csv exactly as the job wrote it, fixed or not, is what a person drops again
     run_job(render_files(result)["retry.csv"], fake, SETTINGS, dry_run=False, sync=True)
     assert fake.held(JDOE) == {("language", "English"): 4, ("tier", "Tier1"): 2}
+
+
+# --- confirmation before the first write (the CLI on a terminal) -----------------------------------
+
+
+def test_confirm_is_asked_once_after_resolving_and_reading_before_any_write() -> None:
+    # Given two users to change and one row that fails its lookup
+    fake = connect()
+    asked: list[tuple[Preview, int]] = []
+
+    def confirm(preview: Preview) -> bool:
+        asked.append((preview, len(fake.writes)))
+        return True
+
+    rows = (
+        "jdoe,username,add,tier,Tier1,2",
+        "asmith,username,add,region,EMEA,1",
+        "ghost,username,add,tier,Tier1,2",
+    )
+    # When the job is applied with a confirmation
+    result = run_job(csv_file(*rows), fake, SETTINGS, dry_run=False, confirm=confirm)
+    # Then it was asked once, with what would change, when nothing had been written yet
+    assert asked == [(Preview(rows=3, changes=2, users=2, failed=1), 0)]
+    # And, confirmed, the job applied as it would without the question
+    assert fake.held(JDOE)[("tier", "Tier1")] == 2
+    assert [o.status for o in result.outcomes] == [Status.SUCCEEDED, Status.SUCCEEDED, Status.FAILED]
+
+
+def test_declining_writes_nothing() -> None:
+    fake = connect()
+    with pytest.raises(NotConfirmed) as declined:
+        run_job(
+            csv_file("jdoe,username,add,tier,Tier1,2"), fake, SETTINGS, dry_run=False, confirm=lambda _: False
+        )
+    assert declined.value.preview.changes == 1
+    assert fake.writes == []
+    assert fake.held(JDOE) == {("language", "English"): 3}
+
+
+@pytest.mark.parametrize(
+    ("rows", "dry_run"),
+    [(("jdoe,username,add,language,English,3",), False), (("jdoe,username,add,tier,Tier1,2",), True)],
+    ids=["nothing-to-write", "dry-run"],
+)
+def test_no_question_when_nothing_would_be_written(rows: tuple[str, ...], dry_run: bool) -> None:
+    fake = connect()
+    asked: list[Preview] = []
+
+    def confirm(preview: Preview) -> bool:
+        asked.append(preview)
+        return True
+
+    run_job(csv_file(*rows), fake, SETTINGS, dry_run=dry_run, confirm=confirm)
+    assert asked == []
+    assert fake.writes == []

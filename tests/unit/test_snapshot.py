@@ -150,3 +150,12 @@ def test_job_json_says_who_ran_what_when_and_what_came_of_it() -> None:
         job_record(JobResult([], [], [], []), who="w", source={}, instance_id="i", started=NOW, finished=NOW)
     )
     assert applied["mode"] == "apply"
+
+
+def test_read_everyone_reports_progress_for_every_user_read() -> None:
+    _, connect, *_ = world(users=3)
+    users = [UserRef("u-0", "agent0"), UserRef("u-gone", "ghost"), UserRef("u-2", "agent2")]
+    seen: list[tuple[int, int]] = []
+    read_everyone(connect, users, workers=2, progress=lambda done, total: seen.append((done, total)))
+    # Each user read counts, the deleted one too: the bar ends at its total
+    assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]

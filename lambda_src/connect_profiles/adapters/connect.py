@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -102,6 +103,25 @@ def pace_client(client: Any, pacer: Pacer) -> Any:
     return client
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceSummary:
+    id: str
+    arn: str
+    alias: str
+
+
+class InstanceNotFound(ConnectUnavailable):
+    """No such instance in the Region the client called: the id, or the Region, is wrong."""
+
+    def __init__(self, instance_id: str, region: str, error: ConnectCallError) -> None:
+        super().__init__(
+            f"no Amazon Connect instance {instance_id} in Region {region} ({error.code}: {error.message}); "
+            "check the instance id, and the Region (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile)"
+        )
+        self.instance_id = instance_id
+        self.region = region
+
+
 class ConnectGateway:
     def __init__(self, client: Any, instance_id: str) -> None:
         self._client = client
@@ -123,10 +143,7 @@ class ConnectGateway:
         except ConnectCallError as error:
             region = self._client.meta.region_name
             if error.not_found:
-                raise ConnectUnavailable(
-                    f"no Amazon Connect instance {self.instance_id} in Region {region} ({error.code}: "
-                    f"{error.message}); check the instance id, and the Region (--region, AWS_REGION)"
-                ) from error
+                raise InstanceNotFound(self.instance_id, region, error) from error
             if error.code == "UnrecognizedClientException":
                 raise ConnectUnavailable(
                     f"the AWS credentials were not recognised in Region {region} ({error.message}); "
@@ -195,6 +212,18 @@ class ConnectGateway:
                 return None
             raise
         return list(response["PredefinedAttribute"].get("Values", {}).get("StringList", []))
+
+    def describe_instance(self) -> InstanceSummary:
+        """The instance's id, ARN and alias (DescribeInstance), for the CLI to show where it is about
+        to write; an unknown instance names the Region it was looked for in."""
+        try:
+            response = self._call("DescribeInstance", self._client.describe_instance)
+        except ConnectCallError as error:
+            if error.not_found:
+                raise InstanceNotFound(self.instance_id, self._client.meta.region_name, error) from error
+            raise
+        instance = response["Instance"]
+        return InstanceSummary(instance["Id"], instance.get("Arn", ""), instance.get("InstanceAlias", ""))
 
     # --- writes -------------------------------------------------------------------------------
 

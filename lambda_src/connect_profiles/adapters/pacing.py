@@ -49,6 +49,7 @@ class ApiPace:
     current: float
     lowest: float
     throttles: int
+    sent: int = 0  # attempts let out (retries included), for the CLI's progress
 
 
 class _Bucket:
@@ -63,6 +64,7 @@ class _Bucket:
         self.tokens = float(self.capacity)
         self.stamp = clock()
         self.throttles = 0
+        self.sent = 0
         self.last_decrease: float | None = None
 
     def reserve(self, now: float) -> float:
@@ -93,7 +95,7 @@ class _Bucket:
             self.rate = min(self.ceiling, self.rate + self.ceiling / RECOVERY_CALLS)
 
     def pace(self, api: str) -> ApiPace:
-        return ApiPace(api, self.ceiling, self.burst, self.rate, self.lowest, self.throttles)
+        return ApiPace(api, self.ceiling, self.burst, self.rate, self.lowest, self.throttles, self.sent)
 
 
 _exempt = threading.local()
@@ -139,6 +141,8 @@ class Pacer:
                 self._sleep(delay)
             elif self._cancel.wait(delay) and not getattr(_exempt, "active", False):
                 raise CallCancelled(api)
+        with self._lock:
+            self._bucket(api).sent += 1
         return delay
 
     def throttled(self, api: str) -> None:

@@ -220,7 +220,8 @@ def resolve_pacing(
 def pacing_lines(plan: PacingPlan, pacer: Pacer) -> list[str]:
     """For the summary: each API called, its rate and where it came from, and how it adapted."""
     lines = [f"Warning: {warning}" for warning in plan.warnings]
-    paces = pacer.paces()
+    # The job's APIs only: the CLI's one DescribeInstance before the job is not the job's pacing.
+    paces = [pace for pace in pacer.paces() if pace.api in plan.rates]
     if not paces:
         return lines
     lines.append(

@@ -718,6 +718,48 @@ def backup_rows(user_id: str, held: Sequence[Proficiency]) -> list[Cells]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What an apply would do, known once rows, users and attributes are resolved and each user read
+    and folded, before any write: what a person is asked to confirm."""
+
+    rows: int
+    changes: int  # (user, proficiency) changes it would make
+    users: int  # users it would change
+    failed: int  # rows that would fail
+
+
+Confirm = Callable[[Preview], bool]
+
+
+class NotConfirmed(Exception):
+    """The person declined the preview: nothing was written."""
+
+    def __init__(self, preview: Preview) -> None:
+        super().__init__("not confirmed")
+        self.preview = preview
+
+
+def preview(
+    plan: JobPlan,
+    gateway: Connect,
+    settings: EngineSettings,
+    *,
+    progress: Progress | None = None,
+    interrupt: threading.Event | None = None,
+) -> Preview | None:
+    """A dry run of the plan: what it would change. None when the dry run was stopped (a refused
+    permission, an interrupt): the real run meets the same stop and reports it, asking nothing."""
+    run = run_users(
+        plan.users, gateway, settings, dry_run=True, progress=progress, interrupt=interrupt, retry_later=False
+    )
+    if run.denied is not None or (interrupt is not None and interrupt.is_set()):
+        return None
+    result = assemble(plan, run.results, dry_run=True)
+    planned = [change for change in result.changes if change.status is Status.PLANNED]
+    return Preview(len(result.outcomes), len(planned), len({c.user_id for c in planned}), result.failed)
+
+
 def run_job(
     data: bytes,
     gateway: Connect,
@@ -727,11 +769,20 @@ def run_job(
     progress: Progress | None = None,
     interrupt: threading.Event | None = None,
     sync: bool = False,
+    confirm: Confirm | None = None,
 ) -> JobResult:
     """The whole job in one go (the CLI's path; the Lambda checkpoints between the steps). There is
-    no later attempt here, so errors that may pass fail their rows, and retry.csv holds them."""
+    no later attempt here, so errors that may pass fail their rows, and retry.csv holds them.
+
+    `confirm` (an apply only): called once, after resolution and a dry run of every user, before the
+    first write, unless there is nothing to write; False raises NotConfirmed with nothing written.
+    The real run reads each user again, so what it writes is diffed against Connect as it is then."""
     offline = check_offline(data, settings.limits, sync=sync)
     plan = prepare(offline, gateway, max_group_users=settings.max_group_users)
+    if confirm is not None and not dry_run:
+        seen = preview(plan, gateway, settings, progress=progress, interrupt=interrupt)
+        if seen is not None and seen.changes and not confirm(seen):
+            raise NotConfirmed(seen)
     run = run_users(
         plan.users,
         gateway,

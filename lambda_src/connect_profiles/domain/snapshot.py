@@ -7,6 +7,7 @@ that is more than a 15-minute invocation holds, hence batches, each a checkpoint
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from typing import Any
 
 from connect_profiles.contract import JOB_STATE_FOLDER, SNAPSHOTS_PREFIX
 from connect_profiles.domain.csv_output import input_format_csv
-from connect_profiles.domain.engine import ConnectBusy, backup_rows
+from connect_profiles.domain.engine import ConnectBusy, Progress, backup_rows
 from connect_profiles.domain.job import JobConfig, report_folder
 from connect_profiles.domain.model import Proficiency
 from connect_profiles.domain.outputs import ascii_text
@@ -25,11 +26,16 @@ from connect_profiles.ports import Connect, ConnectCallError, ConnectUnreachable
 Holdings = list[tuple[UserRef, list[Proficiency]]]
 
 
-def read_everyone(gateway: Connect, users: Sequence[UserRef], *, workers: int) -> Holdings:
+def read_everyone(
+    gateway: Connect, users: Sequence[UserRef], *, workers: int, progress: Progress | None = None
+) -> Holdings:
     """Each user's proficiencies, reads side by side (the pacer keeps them at the quota). A user
-    deleted since the listing is left out; Connect busy past the retries raises ConnectBusy."""
+    deleted since the listing is left out; Connect busy past the retries raises ConnectBusy.
+    `progress(done, total)` is called after each user is read, from the reading threads."""
+    lock = threading.Lock()
+    done = 0
 
-    def one(user: UserRef) -> list[Proficiency] | None:
+    def read(user: UserRef) -> list[Proficiency] | None:
         try:
             return gateway.list_proficiencies(user.id)
         except ConnectCallError as error:
@@ -40,6 +46,15 @@ def read_everyone(gateway: Connect, users: Sequence[UserRef], *, workers: int) -
             raise
         except ConnectUnreachable as error:
             raise ConnectBusy(str(error)) from error
+
+    def one(user: UserRef) -> list[Proficiency] | None:
+        nonlocal done
+        held = read(user)
+        if progress:
+            with lock:
+                done += 1
+                progress(done, len(users))
+        return held
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapshot") as pool:
         held = list(pool.map(one, users))

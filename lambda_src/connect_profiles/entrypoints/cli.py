@@ -7,20 +7,21 @@ run (a one-line reason on stderr, never a traceback), 130 interrupted by Ctrl-C 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from connect_profiles.adapters.connect import ConnectGateway, connect_client
-from connect_profiles.adapters.identity import caller_arn
+from connect_profiles.adapters.identity import Caller, RegionChoice, caller, resolve_region
 from connect_profiles.adapters.pacing import Pacer
 from connect_profiles.adapters.quotas import PacingOptions, PacingPlan, pacing_lines, resolve_pacing
 from connect_profiles.contract import (
@@ -32,11 +33,20 @@ from connect_profiles.contract import (
     parse_api_rates,
     parse_headroom,
 )
-from connect_profiles.domain.engine import ConnectBusy, EngineSettings, JobResult, check_offline, run_job
-from connect_profiles.domain.model import FileRejected, RowOutcome, Status
-from connect_profiles.domain.outputs import JOB_RECORD, format_table, job_record, render_files, summarise
+from connect_profiles.domain.engine import (
+    EngineSettings,
+    JobResult,
+    NotConfirmed,
+    Preview,
+    check_offline,
+    run_job,
+)
+from connect_profiles.domain.model import FileRejected, Status
+from connect_profiles.domain.outputs import JOB_RECORD, RETRY, job_record, render_files, summarise
 from connect_profiles.domain.snapshot import read_everyone, snapshot_csv
-from connect_profiles.ports import CallCancelled, ConnectCallError, ConnectUnavailable, PermissionDenied
+from connect_profiles.entrypoints.aws_target import Target, advice, busy_rows_hint, find_target
+from connect_profiles.entrypoints.terminal import JobProgress, Terminal, summary_document
+from connect_profiles.ports import CallCancelled, ConnectCallError, ConnectUnavailable
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
@@ -57,19 +67,26 @@ class CommandError(Exception):
     """The command cannot run; the message is the one line the person sees."""
 
 
+# Errors whose message is already the one line a person needs (advice() covers the rest it knows).
+_ONE_LINE_ERRORS = (CommandError, ConnectUnavailable, ConnectCallError, ValueError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
     except FileRejected as error:
         print(f"connect-profiles: file rejected, nothing applied: {error}", file=sys.stderr)
-    except PermissionDenied as error:
-        print(f"connect-profiles: {_denied(error)}", file=sys.stderr)
-    except (CommandError, ConnectUnavailable, ConnectCallError, ValueError) as error:
-        print(f"connect-profiles: {error}", file=sys.stderr)
+    except NotConfirmed:
+        print("connect-profiles: nothing applied: not confirmed", file=sys.stderr)
     except (KeyboardInterrupt, CallCancelled):
         print("connect-profiles: interrupted before any change was made", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as error:
+        said = advice(error, getattr(args, "region_choice", None))
+        if said is None and not isinstance(error, _ONE_LINE_ERRORS):
+            raise
+        print(f"connect-profiles: {said or error}", file=sys.stderr)
     return EXIT_CANNOT_RUN
 
 
@@ -77,6 +94,7 @@ _EPILOG = """examples:
   connect-profiles validate changes.csv
   connect-profiles plan changes.csv --instance-id 11111111-2222-4333-8444-555555555555
   connect-profiles apply changes.csv --instance-id <id> --out run-1
+  connect-profiles apply changes.csv --instance-id <id> --yes --output json   # scripts, CI
   connect-profiles apply run-1/rollback.csv --instance-id <id>        # undo run-1
   connect-profiles apply --sync run-1/backup.csv --instance-id <id>   # put its users back exactly
   connect-profiles export --instance-id <id> -o everyone.csv
@@ -85,6 +103,9 @@ exit status:
   0  no row failed      1  some rows failed (retry.csv holds them)
   2  the file was rejected, or the command could not run (one line on stderr says why)
   130  interrupted by Ctrl-C (the files still describe what was done)
+
+On a terminal, apply shows the account, Region and instance, then asks before the first write
+(--yes skips the question; without a terminal it does not ask). NO_COLOR turns colour off.
 """
 
 
@@ -118,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a file offline; nothing is sent to AWS")
     validate.add_argument("file", type=Path)
     validate.add_argument("--sync", action="store_true", help="FILE is a desired-state file")
+    _output_option(validate)
     validate.set_defaults(run=_validate)
 
     for name, help_text, run in (
@@ -133,6 +155,16 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--dry-run", action="store_true", help="plan instead: what would change, nothing is changed"
             )
+            command.add_argument(
+                "-y",
+                "--yes",
+                action="store_true",
+                help="do not ask before writing (on a terminal apply asks once users are resolved; "
+                "without one it never asks)",
+            )
+        else:
+            command.set_defaults(yes=True)
+        _output_option(command)
         command.add_argument(
             "--sync",
             action="store_true",
@@ -157,6 +189,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _output_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: the result summary as one JSON document on stdout, and nothing else there",
+    )
+
+
 def _connect_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--instance-id",
@@ -165,7 +206,11 @@ def _connect_options(command: argparse.ArgumentParser) -> None:
         required="CONNECT_INSTANCE_ID" not in os.environ,
         help="the Connect instance id (default: $CONNECT_INSTANCE_ID)",
     )
-    command.add_argument("--region", help="AWS Region (default: from the AWS configuration)")
+    command.add_argument(
+        "--region",
+        help="AWS Region of the instance (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the "
+        "profile's region)",
+    )
     command.add_argument("--profile", help="AWS named profile")
     command.add_argument(
         "--rate",
@@ -213,18 +258,35 @@ def _connect_options(command: argparse.ArgumentParser) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     offline = check_offline(_read(args.file), sync=args.sync)
+    problems = sorted(offline.settled, key=lambda outcome: outcome.row.line)
+    failed = sum(1 for outcome in problems if outcome.status is Status.FAILED)
+    status = EXIT_ROWS_FAILED if failed else EXIT_OK
+    if args.output == "json":
+        document = {
+            "command": "validate",
+            "file": str(args.file),
+            "rows": offline.data_rows,
+            "passed": len(offline.changes),
+            "failed": failed,
+            "skipped": len(problems) - failed,
+            "problems": [
+                {"line": o.row.line, "status": o.status.value, "message": o.message} for o in problems
+            ],
+            "warnings": list(offline.warnings),
+            "exit_status": status,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return status
     for warning in offline.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    problems = sorted(offline.settled, key=lambda outcome: outcome.row.line)
     for outcome in problems:
         print(f"line {outcome.row.line}: {outcome.status.value}: {outcome.message}")
-    failed = sum(1 for outcome in problems if outcome.status is Status.FAILED)
     print(
         f"{args.file.name}: {offline.data_rows} rows; {len(offline.changes)} pass the offline checks, "
         f"{failed} failed, {len(problems) - failed} skipped "
         "(users, attributes and values are checked by plan)"
     )
-    return EXIT_ROWS_FAILED if failed else EXIT_OK
+    return status
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -237,81 +299,137 @@ def _apply(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
     data = _read(args.file)
-    out_dir = args.out or (None if dry_run else _default_out(args.file))
-    if out_dir:
-        _check_out(out_dir)  # before the first call: a change must never be left without its files
     settings = _settings(args)
+    check_offline(data, settings.limits, sync=args.sync)  # a rejected file is refused before any call
+    out_dir = args.out or (None if dry_run else _default_out(args.file))
+    created = _check_out(out_dir) if out_dir else False  # before the first call: no change without files
+    terminal = Terminal()
     interrupts = Interrupts()
+    who = _where(args)
     gateway, pacer, plan = _paced_gateway(args, settings, cancel=interrupts.event)
-    started = time.monotonic()
-    bar = ProgressBar(sys.stderr, "planning" if dry_run else "applying")
-    started_at = time.time()
-    with interrupts:
-        result = run_job(
-            data,
-            gateway,
-            settings,
-            dry_run=dry_run,
-            progress=bar.update,
-            interrupt=interrupts.event,
-            sync=args.sync,
+    target = find_target(gateway, who, args.region_choice)
+    terminal.note(target.line(), style="bold")
+    if target.note:
+        terminal.note(target.note)
+    asking = not dry_run and not args.yes and terminal.interactive
+    started, started_at = time.monotonic(), time.time()
+    label = "reading" if asking else ("planning" if dry_run else "applying")
+    progress = terminal.progress(label, stats=_call_counts(pacer))
+    try:
+        with interrupts, progress:
+            result = run_job(
+                data,
+                gateway,
+                settings,
+                dry_run=dry_run,
+                progress=progress.update,
+                interrupt=interrupts.event,
+                sync=args.sync,
+                confirm=(lambda preview: _confirm(terminal, progress, target, preview)) if asking else None,
+            )
+    except (NotConfirmed, KeyboardInterrupt):
+        # Declined, or Ctrl-C at the question: nothing applied, so no files (nor their folder) either.
+        if created and out_dir and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+    files = _write_files(result, out_dir, args, who=who, started_at=started_at) if out_dir else []
+    interrupted = interrupts.event.is_set()
+    status = _exit_status(result, interrupted=interrupted)
+    duration = time.monotonic() - started
+    if args.output == "json":
+        print(
+            summary_document(
+                result,
+                command="plan" if dry_run else "apply",
+                file=str(args.file),
+                instance=target.as_dict(),
+                out=str(out_dir) if out_dir else None,
+                files=files,
+                exit_status=status,
+                duration_seconds=duration,
+                interrupted=interrupted,
+            )
         )
-    bar.close()
-    location = str(out_dir) if out_dir else None
-    if out_dir:
-        for name, content in render_files(result).items():
-            (out_dir / name).write_bytes(content)
-        record = job_record(
+    else:
+        summary = summarise(
             result,
-            who=caller_arn(region=args.region, profile=args.profile),
-            source={"file": str(args.file.resolve())},
+            file_name=args.file.name,
             instance_id=args.instance_id,
-            started=started_at,
-            finished=time.time(),
+            duration_seconds=duration,
+            location=str(out_dir) if out_dir else None,
+            notes=pacing_lines(plan, pacer),
+            door="cli",
         )
-        (out_dir / JOB_RECORD).write_bytes(record)
-    summary = summarise(
-        result,
-        file_name=args.file.name,
-        instance_id=args.instance_id,
-        duration_seconds=time.monotonic() - started,
-        location=location,
-        notes=pacing_lines(plan, pacer),
-        door="cli",
-    )
-    if args.verbose or len(result.outcomes) <= TABLE_ROWS:
-        print(_outcome_table(result.outcomes))
-        print()
-    print(summary.subject)
-    print(summary.body)
+        if args.verbose or len(result.outcomes) <= TABLE_ROWS:
+            terminal.outcome_table(result.outcomes)
+            terminal.say("")
+        terminal.say(summary.subject)
+        terminal.say(summary.body)
     if result.denied:
-        print(f"connect-profiles: stopped: {_denied(result.denied)}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    if interrupts.event.is_set():
-        done = f"what was done is in {location}" if location else "nothing was changed (a dry run)"
-        print(f"connect-profiles: interrupted; {done}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return _exit_status(result)
+        print(f"connect-profiles: stopped: {advice(result.denied)}", file=sys.stderr)
+    elif interrupted:
+        print(
+            f"connect-profiles: interrupted; what was done is in {out_dir or 'the summary'}", file=sys.stderr
+        )
+    else:
+        hint = busy_rows_hint(result, str(out_dir / RETRY) if out_dir and not dry_run else None)
+        if hint:
+            print(f"connect-profiles: {hint}", file=sys.stderr)
+    return status
+
+
+def _write_files(
+    result: JobResult, out_dir: Path, args: argparse.Namespace, *, who: Caller, started_at: float
+) -> list[str]:
+    files = render_files(result)
+    for name, content in files.items():
+        (out_dir / name).write_bytes(content)
+    record = job_record(
+        result,
+        who=who.arn,
+        source={"file": str(args.file.resolve())},
+        instance_id=args.instance_id,
+        started=started_at,
+        finished=time.time(),
+    )
+    (out_dir / JOB_RECORD).write_bytes(record)
+    return [*files, JOB_RECORD]
+
+
+def _confirm(terminal: Terminal, progress: JobProgress, target: Target, preview: Preview) -> bool:
+    """Asked once users are read and folded, before the first write. Ctrl-C here quits at once
+    (nothing is written yet), rather than asking the running job to stop."""
+    progress.pause()
+    failing = f"; {preview.failed} rows would fail" if preview.failed else ""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yes = terminal.ask(
+            f"Apply {preview.changes} changes to {preview.users} users on {target.where}{failing}? [y/N]"
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if yes:
+        progress.next_phase("applying")
+    return yes
 
 
 def _export(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    gateway = _gateway(args, settings)
+    terminal = Terminal()
+    who = _where(args)
+    gateway, pacer, _ = _paced_gateway(args, settings)
+    terminal.note(find_target(gateway, who, args.region_choice).line(), style="bold")
     gateway.count_users()  # unknown instance or credentials: exit 2 before any output
     users = list(gateway.list_users())
-    print(f"reading the proficiencies of {len(users)} users...", file=sys.stderr)
-    try:
-        holdings = read_everyone(gateway, users, workers=settings.workers)
-    except ConnectBusy as error:
-        raise CommandError(f"Connect stayed unavailable, so nothing was written: {error}") from error
+    terminal.note(f"reading the proficiencies of {len(users)} users...")
+    progress = terminal.progress("reading", stats=_call_counts(pacer))
+    with progress:
+        holdings = read_everyone(gateway, users, workers=settings.workers, progress=progress.update)
     content = snapshot_csv(holdings)
     proficiencies = sum(len(held) for _, held in holdings)
     if args.output:
         args.output.write_bytes(content)
-        print(
-            f"{proficiencies} proficiencies of {len(holdings)} users written to {args.output}",
-            file=sys.stderr,
-        )
+        terminal.note(f"{proficiencies} proficiencies of {len(holdings)} users written to {args.output}")
     else:
         sys.stdout.buffer.write(content)
     return EXIT_OK
@@ -325,6 +443,31 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def _where(args: argparse.Namespace) -> Caller:
+    """The Region (--region, AWS_REGION, AWS_DEFAULT_REGION, the profile: botocore alone reads only
+    the last two) and the caller; no Region or no credentials stop here, before any Connect call."""
+    choice: RegionChoice = resolve_region(args.region, args.profile)
+    args.region, args.region_choice = choice.name, choice
+    return caller(region=choice.name, profile=args.profile)
+
+
+_WRITE_APIS = frozenset(
+    {"AssociateUserProficiencies", "UpdateUserProficiencies", "DisassociateUserProficiencies"}
+)
+
+
+def _call_counts(pacer: Pacer) -> Callable[[], str]:
+    """For the progress line: writes sent (attempts, retries included) and throttles met so far."""
+
+    def counts() -> str:
+        paces = pacer.paces()
+        writes = sum(pace.sent for pace in paces if pace.api in _WRITE_APIS)
+        throttles = sum(pace.throttles for pace in paces)
+        return f"{writes} writes, {throttles} throttled"
+
+    return counts
 
 
 def _settings(args: argparse.Namespace) -> EngineSettings:
@@ -370,8 +513,10 @@ def _pacing_options(args: argparse.Namespace) -> PacingOptions:
     )
 
 
-def _check_out(folder: Path) -> None:
-    """Create the output folder and prove it writable, or say in one line why it cannot be."""
+def _check_out(folder: Path) -> bool:
+    """Create the output folder and prove it writable, or say in one line why it cannot be. True
+    when it was created here."""
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".connect-profiles-{os.getpid()}.tmp"
@@ -381,13 +526,7 @@ def _check_out(folder: Path) -> None:
         raise CommandError(f"--out {folder} is a file, not a folder: choose another path") from error
     except OSError as error:
         raise CommandError(f"cannot write to --out {folder}: {error.strerror or error}") from error
-
-
-def _denied(error: PermissionDenied) -> str:
-    return (
-        f"permission denied: {error.action} on {error.resource}. Use credentials allowed to call it "
-        "(--profile, or your AWS environment), or ask your AWS administrator to grant it."
-    )
+    return created
 
 
 class Interrupts:
@@ -421,46 +560,13 @@ def _default_out(file: Path) -> Path:
     return Path(f"{file.stem}-{stamp}")
 
 
-def _exit_status(result: JobResult) -> int:
+def _exit_status(result: JobResult, *, interrupted: bool = False) -> int:
+    if result.denied:
+        return EXIT_CANNOT_RUN
+    if interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_ROWS_FAILED if result.failed else EXIT_OK
 
 
-def _outcome_table(outcomes: Sequence[RowOutcome]) -> str:
-    header = ("line", "identifier", "action", "attribute", "value", "level", "status", "message")
-    rows = [
-        (
-            str(o.row.line),
-            o.row.identifier,
-            o.row.action,
-            o.row.attribute,
-            o.row.value,
-            o.row.level,
-            o.status.value,
-            o.message,
-        )
-        for o in outcomes
-    ]
-    return format_table(header, rows)
-
-
-class ProgressBar:
-    """A one-line progress bar, drawn only on a terminal."""
-
-    def __init__(self, stream: TextIO, label: str) -> None:
-        self._stream = stream
-        self._label = label
-        self._active = stream.isatty()
-        self._drawn = False
-
-    def update(self, done: int, total: int) -> None:
-        if not self._active or total == 0:
-            return
-        filled = int(30 * done / total)
-        self._stream.write(f"\r{self._label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} users")
-        self._stream.flush()
-        self._drawn = True
-
-    def close(self) -> None:
-        if self._drawn:
-            self._stream.write("\n")
-            self._stream.flush()
+if __name__ == "__main__":
+    sys.exit(main())
