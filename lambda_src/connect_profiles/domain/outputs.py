@@ -14,6 +14,7 @@ from connect_profiles.domain.engine import JobResult
 from connect_profiles.domain.model import ChangeRecord, Denial, IdentifierType, RowOutcome, Status
 
 REPORT = "report.csv"
+REPORT_HTML = "report.html"
 ROLLBACK = "rollback.csv"
 RETRY = "retry.csv"
 BACKUP = "backup.csv"
@@ -28,12 +29,17 @@ FAILURES_SHOWN = 10
 STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
 
 
-def render_files(result: JobResult) -> dict[str, bytes]:
-    """The job's CSV files. rollback.csv and backup.csv name users by id and add the username after
-    the input columns; retry.csv adds why each row failed. The reader ignores those columns."""
+def render_files(result: JobResult, *, file_name: str, instance_id: str) -> dict[str, bytes]:
+    """The job's CSV files and report.html, the page to look at. rollback.csv and backup.csv name
+    users by id and add the username after the input columns; retry.csv adds why each row failed.
+    The reader ignores those columns."""
+    # Imported here: report_html reuses this module's tallies, so a top-level import would be a cycle.
+    from connect_profiles.domain.report_html import report_html
+
     names = result.usernames
     return {
         REPORT: report_csv(result.outcomes),
+        REPORT_HTML: report_html(result, file_name=file_name, instance_id=instance_id),
         ROLLBACK: input_format_csv(
             ((*cells, names.get(cells[0], "")) for cells in result.rollback), ("username",)
         ),

@@ -259,7 +259,9 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
     bar.close()
     location = str(out_dir) if out_dir else "(not written: pass --out DIR)"
     if out_dir:
-        for name, content in render_files(result).items():
+        for name, content in render_files(
+            result, file_name=args.file.name, instance_id=args.instance_id
+        ).items():
             (out_dir / name).write_bytes(content)
         record = job_record(
             result,
