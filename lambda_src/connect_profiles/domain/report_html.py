@@ -38,8 +38,8 @@ h1{{font-size:1.5rem;margin:.5rem 0}}
 h2{{font-size:1.15rem;margin:2rem 0 .5rem;border-bottom:1px solid #ccc;padding-bottom:.2rem}}
 dl.facts{{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.5rem 0}}
 dl.facts dt{{font-weight:600}} dl.facts dd{{margin:0;overflow-wrap:anywhere}}
-.mode{{display:inline-block;border:2px solid #1b1b1b;padding:.1rem .5rem;font-weight:700;
-letter-spacing:.04em}}
+.mode{{display:inline-block;border:2px solid #1b1b1b;padding:.1rem .5rem;margin-right:.4rem;
+font-weight:700;letter-spacing:.04em}}
 .mode[data-mode^="dry-run"]{{border-style:dashed;background:#fff6d5}}
 .notice{{border-left:4px solid #1b1b1b;padding:.3rem .75rem;background:#f4f4f4}}
 ul.counts{{list-style:none;display:flex;flex-wrap:wrap;gap:.75rem;padding:0;margin:.5rem 0}}
@@ -52,7 +52,7 @@ th,td{{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px 
 overflow-wrap:anywhere}}
 thead th{{border-bottom:2px solid #1b1b1b;white-space:nowrap}}
 tbody th{{background:#f4f4f4;font-weight:600}}
-td.num,th.num{{text-align:right;font-variant-numeric:tabular-nums}}
+td.num,th.num{{text-align:right;font-variant-numeric:tabular-nums;width:1%;white-space:nowrap}}
 tr[data-status="failed"] td{{font-weight:600}}
 .more{{font-style:italic}}
 code{{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}}
