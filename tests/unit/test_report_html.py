@@ -165,11 +165,17 @@ def test_a_dry_run_is_marked_and_its_changes_are_what_would_change() -> None:
     )
 
 
-def test_a_dry_run_sync_says_both() -> None:
+def test_a_sync_file_says_so_planned_or_applied() -> None:
     dom = parse(page_of(job([row(2, Status.PLANNED)], dry_run=True, sync=True)))
     assert dom.one("body").attrs["data-mode"] == "dry-run sync"
-    assert "A plan of a sync file" in dom.one("header").text
+    assert "A plan of the sync file (each user's whole set): nothing was changed" in dom.one("header").text
     assert dom.one("section", id="changes").one("p").text == "Nothing would change."
+    applied = parse(page_of(job([row(2, Status.SUCCEEDED)], sync=True)))
+    assert applied.one("body").attrs["data-mode"] == "apply sync"
+    assert (
+        "The sync file (each user's whole set) was applied to Amazon Connect." in applied.one("header").text
+    )
+    assert applied.one("section", id="changes").one("p").text == "Nothing changed."
 
 
 def test_failures_are_grouped_by_reason_most_frequent_first_with_their_lines() -> None:

@@ -96,13 +96,16 @@ def _e(text: object) -> str:
 
 
 def _mode_line(result: JobResult) -> str:
-    sync = " of a sync file: each user's whole set" if result.sync else ""
+    what = "sync file (each user's whole set)" if result.sync else "file"
     if result.dry_run:
         return (
-            f'<p><span class="mode" data-mode="dry-run">DRY RUN</span> A plan{sync}: nothing was '
-            "changed in Amazon Connect. Every change below is what applying the file would do.</p>\n"
+            f'<p><span class="mode" data-mode="dry-run">DRY RUN</span> A plan of the {what}: nothing was '
+            "changed in Amazon Connect. Every change below is what applying it would do.</p>\n"
         )
-    return f'<p><span class="mode" data-mode="apply">APPLIED</span> The file{sync} was applied.</p>\n'
+    return (
+        f'<p><span class="mode" data-mode="apply">APPLIED</span> The {what} was applied to Amazon '
+        "Connect.</p>\n"
+    )
 
 
 def _stopped(result: JobResult) -> list[str]:
