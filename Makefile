@@ -36,6 +36,15 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
+# Debian's chromium, for the browser test of report.html (tests/integration/test_report_browser.py),
+# installed only where it is missing (about 11 s and 414 MB on Debian 12). `command -v` is the stamp:
+# a file stamp would outlive an uninstalled browser. `test` depends on it through `install`.
+.PHONY: chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+install: chromium
+chromium:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+
 test: install
 	$(BIN)/python -m pytest
 
@@ -52,8 +61,9 @@ format: install
 emulator: install
 	$(BIN)/connect-emulator --seed sandbox/seeds/sample-instance.json --port 8700
 
-# The Lambda job end to end on local stand-ins; the job's files land in demo-output/.
-demo: install
+# The Lambda job end to end on local stand-ins; the job's files land in demo-output/. Not `install`:
+# the demo needs no browser, so it never waits for one.
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m local_stand_ins.demo --out demo-output
 
 # Synthesises the stack into cdk.out with cdk-nag checks; no AWS account, credentials or Docker needed.

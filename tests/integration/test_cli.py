@@ -308,7 +308,12 @@ class TestPlan:
         assert "rollback.csv" not in printed
 
     def test_the_summary_says_how_to_apply_rollback_csv_with_the_cli(
-        self, emulator: RunningEmulator, run_cli: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+        self,
+        emulator: RunningEmulator,
+        run_cli: object,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         changes = _write_csv(tmp_path / "c.csv", [("jdoe", "username", "add", "product", "Billing", "2")])
         out = tmp_path / "run-1"
@@ -317,8 +322,10 @@ class TestPlan:
         undo = f"connect-profiles apply {out}/rollback.csv --instance-id {emulator.instance.id}"
         assert undo in printed
         assert "incoming/" not in printed
-        # And the line does what it says: run as printed, it undoes the job
+        # And the line does what it says: run as printed (its files land in the working folder), it
+        # undoes the job
         before = _snapshot(emulator)
+        monkeypatch.chdir(tmp_path)
         assert main(undo.split()[1:]) == 0
         assert _snapshot(emulator) != before
         assert ("product", "Billing") not in _snapshot(emulator)[

@@ -28,6 +28,7 @@ def test_the_demo_runs_the_job_and_leaves_its_files(tmp_path: Path) -> None:
         "changes.csv",
         "job.json",
         "report.csv",
+        "report.html",
         "retry.csv",
         "rollback.csv",
     ]

@@ -84,6 +84,14 @@ def _sample_file(rows: list[str]) -> bytes:
     return (HEADER + "".join(f"{row}\n" for row in rows)).encode()
 
 
+_TYPED = {
+    "report.html": "text/html; charset=utf-8",
+    "report.csv": "text/csv; charset=utf-8",
+    "changes.csv": "text/csv; charset=utf-8",
+    "job.json": "application/json",
+}
+
+
 def test_a_dropped_file_is_applied_reported_and_summarised(
     local_aws: LocalAws, connect: ConnectEmulator
 ) -> None:
@@ -114,6 +122,7 @@ def test_a_dropped_file_is_applied_reported_and_summarised(
     assert prefix.startswith("reports/team a+b/changes/")
     assert {key[len(prefix) :] for key in local_aws.keys(prefix) if "/_job/" not in key} == {
         "report.csv",
+        "report.html",
         "rollback.csv",
         "retry.csv",
         "backup.csv",
@@ -130,6 +139,13 @@ def test_a_dropped_file_is_applied_reported_and_summarised(
         "failed",
     ]
     assert [row["identifier"] for row in _report(local_aws, prefix, "retry.csv")] == ["jdoe", "ghost"]
+    # And S3 serves the page as HTML, so the console opens it, and the CSV files as CSV
+    s3 = local_aws.client("s3")
+    types = {name: s3.head_object(Bucket=BUCKET, Key=f"{prefix}{name}")["ContentType"] for name in _TYPED}
+    assert types == _TYPED
+    page = local_aws.read(f"{prefix}report.html").decode("utf-8")
+    assert "<h1>Connect profiles: changes.csv</h1>" in page
+    assert next(iter(connect.service.instances)) in page
     # And one summary email says what happened and where the files are
     [summary] = local_aws.summaries()
     assert summary["subject"] == "Connect profiles: changes.csv: 3 succeeded, 1 skipped, 2 failed"

@@ -1213,7 +1213,7 @@ def test_the_backup_dropped_into_a_sync_run_puts_every_touched_user_back_exactly
         (JDOE, "user_id", "set", "region", "NA", "2"),
     ]
     # And backup.csv as written (with its username column), run as a sync file, restores them exactly
-    backup_csv = render_files(result)["backup.csv"]
+    backup_csv = render_files(result, file_name="changes.csv", instance_id="inst-1")["backup.csv"]
     assert check_offline(backup_csv, sync=True).warnings == []
     restore = run_job(backup_csv, fake, SETTINGS, dry_run=False, sync=True)
     assert restore.failed == 0
@@ -1519,7 +1519,13 @@ def test_a_sync_jobs_retry_dropped_into_sync_keeps_what_the_job_did_set() -> Non
     # The user's whole desired set, not only the failed row: it is dropped into sync/ again
     assert [o.row.line for o in result.retry] == [2, 3]
     # retry.csv exactly as the job wrote it, fixed or not, is what a person drops again
-    run_job(render_files(result)["retry.csv"], fake, SETTINGS, dry_run=False, sync=True)
+    run_job(
+        render_files(result, file_name="changes.csv", instance_id="inst-1")["retry.csv"],
+        fake,
+        SETTINGS,
+        dry_run=False,
+        sync=True,
+    )
     assert fake.held(JDOE) == {("language", "English"): 4, ("tier", "Tier1"): 2}
 
 

@@ -1,4 +1,4 @@
-"""What a job writes: the five CSV files, and the summary people read."""
+"""What a job writes: the CSV files, the page, and the summary people read."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from connect_profiles.domain.csv_input import read_csv
 from connect_profiles.domain.engine import JobResult
 from connect_profiles.domain.model import (
+    CHANGES,
     CHANGES_COLUMNS,
     REPORT_COLUMNS,
     ChangeRecord,
@@ -18,7 +19,6 @@ from connect_profiles.domain.model import (
     Status,
 )
 from connect_profiles.domain.outputs import (
-    CHANGES,
     CHANGES_SHOWN,
     FAILURES_SHOWN,
     SUBJECT_LIMIT,
@@ -56,7 +56,7 @@ def summary_of(job: JobResult, *, file_name: str = "changes.csv", duration: floa
 # --- the files ------------------------------------------------------------------------------------
 
 
-def test_the_five_files_hold_the_report_the_undo_the_failed_rows_the_backup_and_the_changes() -> None:
+def test_the_files_hold_the_report_the_page_the_undo_the_failed_rows_the_backup_and_the_changes() -> None:
     failed = outcome(3, "update", Status.FAILED, "not assigned; use add")
     job = JobResult(
         [outcome(2, "add", Status.SUCCEEDED, "added at level 2"), failed],
@@ -66,8 +66,15 @@ def test_the_five_files_hold_the_report_the_undo_the_failed_rows_the_backup_and_
         changes=[ChangeRecord("u-1", "jdoe", "tier", "T2", None, 2, Status.SUCCEEDED, 2, "added at level 2")],
         usernames={"u-1": "jdoe"},
     )
-    files = render_files(job)
-    assert set(files) == {"report.csv", "rollback.csv", "retry.csv", "backup.csv", "changes.csv"}
+    files = render_files(job, file_name="changes.csv", instance_id="inst-1")
+    assert set(files) == {
+        "report.csv",
+        "report.html",
+        "rollback.csv",
+        "retry.csv",
+        "backup.csv",
+        "changes.csv",
+    }
     report = files["report.csv"].decode("utf-8-sig").splitlines()
     assert report[0] == ",".join(REPORT_COLUMNS)
     assert report[1:] == [
@@ -125,20 +132,22 @@ def test_a_sync_files_implicit_removal_has_a_blank_line_in_the_report_and_in_cha
         ],
         sync=True,
     )
-    files = render_files(job)
+    files = render_files(job, file_name="changes.csv", instance_id="inst-1")
     assert lines_of(files["report.csv"])[1:] == [
         ",jdoe,username,remove,tier,T1,,u-1,succeeded,not in the desired state"
     ]
     assert lines_of(files["changes.csv"])[1:] == ["u-1,jdoe,tier,T1,3,,succeeded,,not in the desired state"]
     # an implicit removal is no row of the file: never in retry.csv, even when it failed
     failed = JobResult([RowOutcome(removal.row, Status.FAILED, "boom", "u-1")], [], [], [], sync=True)
-    assert lines_of(render_files(failed)["retry.csv"])[1:] == []
+    assert (
+        lines_of(render_files(failed, file_name="changes.csv", instance_id="inst-1")["retry.csv"])[1:] == []
+    )
 
 
 def test_every_file_is_excel_safe_and_reads_back_exactly() -> None:
     row = CsvRow(2, "=cmd|' /C calc'!A0", "username", "add", "+tier", "-T1", "2")
     job = JobResult([RowOutcome(row, Status.FAILED, "@SUM(1)")], [], [], [])
-    files = render_files(job)
+    files = render_files(job, file_name="changes.csv", instance_id="inst-1")
     report = files["report.csv"].decode("utf-8-sig")
     assert "\r\n2,'=cmd" in report
     assert ",'+tier,'-T1," in report

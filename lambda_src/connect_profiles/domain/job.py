@@ -46,11 +46,8 @@ from connect_profiles.domain.job_state import (
     users_from_json,
     users_to_json,
 )
-from connect_profiles.domain.model import Denial, FileRejected
+from connect_profiles.domain.model import JOB_RECORD, REPORT, REPORT_HTML, Denial, FileRejected
 from connect_profiles.domain.outputs import (
-    JOB_RECORD,
-    REPORT,
-    REPORT_HTML,
     Summary,
     denial_summary,
     job_record,
@@ -71,6 +68,14 @@ from connect_profiles.ports import (
 
 REJECTION = "rejection.txt"
 _TEXT = "text/plain; charset=utf-8"
+_CSV = "text/csv; charset=utf-8"
+# S3 serves an object with the Content-Type it was put with (system metadata, UserGuide/UsingMetadata),
+# so the console opens report.html as a page instead of downloading it.
+_CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".csv": _CSV}
+
+
+def _content_type(name: str) -> str:
+    return _CONTENT_TYPES.get(PurePosixPath(name).suffix, _CSV)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,8 +332,9 @@ class Job:
                 users = users_from_json(self.store.get_json(f"{state.state}users-{index}.json"))
                 results += [not_reached(work, _stopped_reason(denied)) for work in users]
         result = assemble(plan, results, dry_run=state.dry_run, sync=state.sync)
-        for name, content in render_files(result).items():
-            self.store.put_bytes(f"{state.prefix}{name}", content)
+        files = render_files(result, file_name=state.file, instance_id=self.config.instance_id)
+        for name, content in files.items():
+            self.store.put_bytes(f"{state.prefix}{name}", content, _content_type(name))
         finished = self._clock()
         record = job_record(
             result,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -73,6 +74,19 @@ class Status(StrEnum):
     PLANNED = "planned"
 
 
+# The order people read the counts in, in every output.
+STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
+
+# The files a job writes (DESIGN section 3), named here so every output can point at the others.
+REPORT = "report.csv"
+REPORT_HTML = "report.html"
+ROLLBACK = "rollback.csv"
+RETRY = "retry.csv"
+BACKUP = "backup.csv"
+CHANGES = "changes.csv"
+JOB_RECORD = "job.json"
+
+
 @dataclass(frozen=True, slots=True)
 class CsvRow:
     """One data row as read: cells trimmed, `line` the spreadsheet row number (header = 1)."""
@@ -140,6 +154,15 @@ class RowOutcome:
     status: Status
     message: str
     user_id: str = ""
+
+
+def failures_by_reason(failures: Sequence[RowOutcome]) -> list[tuple[str, list[int]]]:
+    """Failed rows grouped by their message, most frequent first: a thousand rows failing for one
+    reason are one line to read, not a thousand."""
+    grouped: dict[str, list[int]] = {}
+    for outcome in failures:
+        grouped.setdefault(outcome.message, []).append(outcome.row.line)
+    return sorted(grouped.items(), key=lambda item: (-len(item[1]), item[1][0]))
 
 
 @dataclass(frozen=True, slots=True)

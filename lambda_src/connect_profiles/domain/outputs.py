@@ -13,34 +13,41 @@ from urllib.parse import quote
 
 from connect_profiles.domain.csv_output import changes_csv, input_format_csv, report_csv
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import ChangeRecord, Denial, IdentifierType, RowOutcome, Status
+from connect_profiles.domain.model import (
+    BACKUP,
+    CHANGES,
+    REPORT,
+    REPORT_HTML,
+    RETRY,
+    ROLLBACK,
+    STATUS_ORDER,
+    ChangeRecord,
+    Denial,
+    IdentifierType,
+    Status,
+    failures_by_reason,
+)
+from connect_profiles.domain.report_html import report_html
 
-REPORT = "report.csv"
-REPORT_HTML = "report.html"
-ROLLBACK = "rollback.csv"
-RETRY = "retry.csv"
-BACKUP = "backup.csv"
-CHANGES = "changes.csv"
-JOB_RECORD = "job.json"
 CHANGES_SHOWN = 20
 REASON_LINES_SHOWN = 5  # a small job's summary lists its changes
 # SNS: "ASCII text that begins with a letter, number, or punctuation mark; must not include line
 # breaks or control characters; and must be less than 100 characters long" (Publish API reference).
 SUBJECT_LIMIT = 99
 FAILURES_SHOWN = 10
-STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
 # How the job came in, so the summary says how to use its files again: drop them into the bucket,
 # or run them with the CLI.
 Door = Literal["bucket", "cli"]
 
 
-def render_files(result: JobResult) -> dict[str, bytes]:
-    """The job's CSV files. rollback.csv and backup.csv name users by id and add the username after
-    the input columns; retry.csv adds why each row failed. The reader ignores those columns. Each is
-    delimited as the input file was."""
+def render_files(result: JobResult, *, file_name: str, instance_id: str) -> dict[str, bytes]:
+    """The job's CSV files and report.html, the page to look at. rollback.csv and backup.csv name
+    users by id and add the username after the input columns; retry.csv adds why each row failed.
+    The reader ignores those columns. Each CSV is delimited as the input file was."""
     names, delimiter = result.usernames, result.delimiter
     return {
         REPORT: report_csv(result.outcomes, delimiter=delimiter),
+        REPORT_HTML: report_html(result, file_name=file_name, instance_id=instance_id),
         ROLLBACK: input_format_csv(
             ((*cells, names.get(cells[0], "")) for cells in result.rollback),
             ("username",),
@@ -204,15 +211,6 @@ def s3_console_links(bucket: str, prefix: str, region: str, names: Sequence[str]
 # The console of each partition, by the start of its Regions' names (aws-cn, aws-us-gov; else aws).
 _CONSOLES = (("cn-", "https://console.amazonaws.cn"), ("us-gov-", "https://console.amazonaws-us-gov.com"))
 _CONSOLE = "https://console.aws.amazon.com"
-
-
-def failures_by_reason(failures: Sequence[RowOutcome]) -> list[tuple[str, list[int]]]:
-    """Failed rows grouped by their message, most frequent first: a thousand rows failing for one
-    reason are one line to read, not a thousand."""
-    grouped: dict[str, list[int]] = {}
-    for outcome in failures:
-        grouped.setdefault(outcome.message, []).append(outcome.row.line)
-    return sorted(grouped.items(), key=lambda item: (-len(item[1]), item[1][0]))
 
 
 def _group_lines(result: JobResult) -> list[str]:

@@ -41,8 +41,8 @@ from connect_profiles.domain.engine import (
     check_offline,
     run_job,
 )
-from connect_profiles.domain.model import FileRejected, Status
-from connect_profiles.domain.outputs import JOB_RECORD, RETRY, job_record, render_files, summarise
+from connect_profiles.domain.model import JOB_RECORD, RETRY, FileRejected, Status
+from connect_profiles.domain.outputs import job_record, render_files, summarise
 from connect_profiles.domain.snapshot import read_everyone, snapshot_csv
 from connect_profiles.entrypoints.aws_target import Target, advice, busy_rows_hint, find_target
 from connect_profiles.entrypoints.terminal import JobProgress, Terminal, summary_document
@@ -381,7 +381,7 @@ def _run(args: argparse.Namespace, *, dry_run: bool) -> int:
 def _write_files(
     result: JobResult, out_dir: Path, args: argparse.Namespace, *, who: Caller, started_at: float
 ) -> list[str]:
-    files = render_files(result)
+    files = render_files(result, file_name=args.file.name, instance_id=args.instance_id)
     for name, content in files.items():
         (out_dir / name).write_bytes(content)
     record = job_record(

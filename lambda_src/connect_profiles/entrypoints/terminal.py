@@ -31,8 +31,8 @@ from rich.table import Table
 from rich.text import Text
 
 from connect_profiles.domain.engine import JobResult
-from connect_profiles.domain.model import RowOutcome, Status
-from connect_profiles.domain.outputs import failures_by_reason, format_table
+from connect_profiles.domain.model import RowOutcome, Status, failures_by_reason
+from connect_profiles.domain.outputs import format_table
 
 OUTCOME_COLUMNS = ("line", "identifier", "action", "attribute", "value", "level", "status", "message")
 _STATUS_STYLES = {
