@@ -58,8 +58,9 @@ emulator: install
 	$(BIN)/connect-emulator --seed sandbox/seeds/sample-instance.json --port 8700
 
 # The Lambda job end to end on local stand-ins; the job's files land in demo-output/.
+# CSV=path runs it on another file; DRY_RUN=1 drops the file into dry-run/ (planned, not applied).
 demo: install
-	$(BIN)/python -m local_stand_ins.demo --out demo-output
+	$(BIN)/python -m local_stand_ins.demo --out demo-output$(if $(CSV), --csv '$(CSV)')$(if $(filter 1,$(DRY_RUN)), --dry-run)
 
 # Synthesises the stack into cdk.out with cdk-nag checks; no AWS account, credentials or Docker needed.
 # Without INSTANCE_ID a placeholder ID is used: the template is complete, just not deployable.
