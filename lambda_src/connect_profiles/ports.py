@@ -14,6 +14,9 @@ from connect_profiles.domain.model import IdentifierType, Proficiency
 LIST_USERS_PAGE = 1000  # ListUsers' maximum MaxResults: one call lists this many users
 SEARCH_USERS_PAGE = 500  # SearchUsers' maximum MaxResults
 LIST_GROUPS_PAGE = 1000  # ListRoutingProfiles/ListSecurityProfiles/ListUserHierarchyGroups' maximum
+# ListPredefinedAttributes pages with NextToken, MaxResults 1-100 (Amazon Connect API Reference,
+# "ListPredefinedAttributes").
+LIST_ATTRIBUTES_PAGE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,11 @@ class Connect(Protocol):
         ...
 
     def attribute_values(self, name: str) -> list[str] | None: ...
+
+    def attribute_names(self) -> list[str]:
+        """The name of every predefined attribute of the instance (ListPredefinedAttributes, every
+        page), to say which ones there are when a file names another."""
+        ...
 
     def associate(self, user_id: str, proficiencies: Iterable[Proficiency]) -> None: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import sys
 
@@ -101,7 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     service = ConnectService(quota=quota, quotas=quotas, faults=faults, outages=args.outage)
     service.add_instance(instance)
-    emulator = ConnectEmulator(service, host=args.host, port=args.port)
+    try:
+        emulator = ConnectEmulator(service, host=args.host, port=args.port)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            print(
+                f"connect-emulator: port {args.port} is in use on {args.host}; "
+                "stop what holds it or pass --port N",
+                file=sys.stderr,
+            )
+        else:
+            print(f"connect-emulator: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
     print(
         f"Connect emulator: instance {instance.id} ({len(instance.users)} users) at {emulator.endpoint_url}\n"
         f"  export AWS_ENDPOINT_URL_CONNECT={emulator.endpoint_url}\n"

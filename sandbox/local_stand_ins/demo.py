@@ -1,8 +1,9 @@
 """`make demo`: the whole Lambda job on local stand-ins, no AWS account needed.
 
 Starts moto (S3, SNS, SQS, DynamoDB) and the Connect emulator with the sample instance, uploads a
-sample CSV to incoming/, delivers the S3 event to the durable handler through the durable testing
-runner, then prints the summary email and the report and copies the output files to a folder.
+sample CSV (or --csv FILE) to incoming/ (dry-run/ with --dry-run), delivers the S3 event to the
+durable handler through the durable testing runner, then prints the summary email and the report
+and copies the output files to a folder.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="where to copy the job's files")
     parser.add_argument("--dry-run", action="store_true", help="drop the file into dry-run/ instead")
     args = parser.parse_args(argv)
+    if not args.csv.is_file():  # before anything starts: one line, as the CLI says it
+        print(f"demo: no such file: {args.csv} (CSV= takes the path of a CSV file)", file=sys.stderr)
+        return 2
 
     print("Connect User Profile Manager: demo on LOCAL STAND-INS (no AWS account is used)")
     print("  S3, SNS, SQS, DynamoDB: moto server on 127.0.0.1; Amazon Connect: the project's emulator")

@@ -167,7 +167,6 @@ def test_no_predefined_attribute_arns_and_no_calls_the_job_does_not_make(synth: 
     allowed = granted(synth)
 
     assert "connect:DescribeUser" not in allowed
-    assert "connect:ListPredefinedAttributes" not in allowed
     assert not [
         scope for scopes in allowed.values() for scope in scopes if "predefined-attribute" in scope[0]
     ]

@@ -48,6 +48,28 @@ def test_serves_the_seeded_instance_until_stopped(tmp_path: Path) -> None:
         process.wait(timeout=10)
 
 
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
+    # Given another program listening on the port
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        # When the emulator is asked for it
+        result = subprocess.run(
+            [sys.executable, "-m", "connect_emulator", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    # Then it says so in one line, with no traceback, and exits 2
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"connect-emulator: port {port} is in use on 127.0.0.1; stop what holds it or pass --port N\n"
+    )
+    assert result.stdout == ""
+
+
 def test_flags_set_strictness_outages_lost_responses_and_the_page_cap(tmp_path: Path) -> None:
     # Given a seed of 12 users, one holding tier=Tier1
     seed = generate_seed(users=12, seed=5, instance_id="cli-instance", max_initial=0)

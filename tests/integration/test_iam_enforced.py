@@ -119,6 +119,12 @@ def _groups(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
     return [invoke(handler.lambda_handler, aws.upload("incoming/iam/groups.csv", _file(rows)))]
 
 
+def _unknown_attribute(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
+    # A misspelt attribute: ListPredefinedAttributes names the instance's for the row's message.
+    rows = ["jdoe,username,add,langauge,French,2", "jdoe,username,add,product,TV,2"]
+    return [invoke(handler.lambda_handler, aws.upload("incoming/iam/typo.csv", _file(rows)))]
+
+
 def _snapshot(aws: LocalAws, connect: ConnectEmulator) -> list[Invocation]:
     # The stack's schedule: every user read, snapshots/<date>.csv written; paced at the account's
     # quotas (no rate in the settings), so Service Quotas is read first.
@@ -139,6 +145,7 @@ SCENARIOS: dict[str, Scenario] = {
     "dry-run-unversioned": _dry_run_unversioned,
     "sync": _sync,
     "groups": _groups,
+    "unknown-attribute": _unknown_attribute,
     "snapshot": _snapshot,
 }
 
@@ -188,7 +195,9 @@ def baseline(job_role: JobRole, local_aws: LocalAws) -> dict[str, Run]:  # noqa:
     return {name: run_scenario(name, _enforcement(job_role, local_aws), local_aws) for name in SCENARIOS}
 
 
-def test_the_job_is_refused_nothing_and_needs_every_grant(baseline: dict[str, Run]) -> None:
+def test_the_job_is_refused_nothing_and_needs_every_grant(
+    baseline: dict[str, Run], local_aws: LocalAws
+) -> None:
     # Given the synthesised job role's policy, enforced, when the job applies a file (adds, updates,
     # removes, by username and by id), meets a duplicate delivery, and dry-runs, with and without
     # object version ids
@@ -206,7 +215,13 @@ def test_the_job_is_refused_nothing_and_needs_every_grant(baseline: dict[str, Ru
     ]
     assert not problems, "\n".join(problems)
     # And every job ended as it does when nothing is refused
-    assert [o.status for run in baseline.values() for o in run.outcomes] == ["SUCCEEDED"] * 10
+    assert [o.status for run in baseline.values() for o in run.outcomes] == ["SUCCEEDED"] * 11
+    # And the misspelt attribute's row was told what was meant: the listing was not refused
+    [typo] = baseline["unknown-attribute"].outcomes
+    assert typo.result is not None
+    [record] = typo.result["records"]
+    report = local_aws.read(f"{record['prefix']}report.csv").decode("utf-8-sig")
+    assert "did you mean 'language'? (attributes: language, product, region, skill, tier)" in report
 
 
 def _grant_params() -> list[Any]:

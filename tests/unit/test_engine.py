@@ -31,6 +31,7 @@ from tests.fakes import (
     DESCRIBE_ATTRIBUTE,
     DISASSOCIATE,
     HEADER,
+    LIST_ATTRIBUTES,
     LIST_PROFICIENCIES,
     UPDATE,
     WRITE_APIS,
@@ -310,7 +311,10 @@ def test_unknown_attributes_and_values_fail_their_rows_with_what_to_fix_and_the_
     )
     status, message = by_line(result)[2]
     assert status is Status.FAILED
-    assert message == "attribute 'skill' is not a predefined attribute in this instance"
+    assert message == (
+        "attribute 'skill' is not a predefined attribute in this instance "
+        "(attributes: language, region, tier)"
+    )
     status, message = by_line(result)[3]
     assert status is Status.FAILED
     assert message.startswith(
@@ -321,6 +325,74 @@ def test_unknown_attributes_and_values_fail_their_rows_with_what_to_fix_and_the_
     assert "Hindi" not in message
     assert by_line(result)[4] == (Status.SUCCEEDED, "added at level 2")
     assert writes(fake) == [(ASSOCIATE, ASMITH)]
+
+
+def test_an_unknown_attribute_names_the_closest_one_ignoring_case_and_lists_the_instance_s() -> None:
+    # Given an instance whose attributes differ from the file's by case and by a typo
+    fake = FakeConnect(attributes={"Skill": ["Sales"], "language": ["French"], "Region": ["NA"]})
+    fake.add_user(ASMITH, "asmith")
+    # When the file names them
+    result = apply(fake, "asmith,username,add,skill,Sales,2", "asmith,username,add,langauge,French,2")
+    # Then each row says which attribute was meant, and which there are (sorted, ignoring case)
+    there = "(attributes: language, Region, Skill)"
+    assert by_line(result) == {
+        2: (
+            Status.FAILED,
+            "attribute 'skill' is not a predefined attribute in this instance; did you mean 'Skill'? "
+            f"{there}",
+        ),
+        3: (
+            Status.FAILED,
+            "attribute 'langauge' is not a predefined attribute in this instance; did you mean 'language'? "
+            f"{there}",
+        ),
+    }
+    # And the attributes were listed once for the job, not once per row
+    assert fake.calls[LIST_ATTRIBUTES] == 1
+
+
+def test_the_attribute_list_shown_is_clipped_at_ten_names_and_not_read_when_all_are_known() -> None:
+    fake = FakeConnect(attributes={f"attr{n:02}": ["x"] for n in range(12)})
+    fake.add_user(ASMITH, "asmith")
+    result = apply(fake, "asmith,username,add,colour,x,2")
+    [(status, message)] = by_line(result).values()
+    assert status is Status.FAILED
+    assert message.endswith(
+        "(attributes: attr00, attr01, attr02, attr03, attr04, attr05, attr06, attr07, attr08, attr09, …)"
+    )
+    assert "did you mean" not in message
+    # An instance with no attributes at all says so
+    empty = FakeConnect()
+    empty.add_user(ASMITH, "asmith")
+    assert by_line(apply(empty, "asmith,username,add,skill,x,2"))[2] == (
+        Status.FAILED,
+        "attribute 'skill' is not a predefined attribute in this instance; "
+        "this instance has no predefined attributes at all",
+    )
+    # And a file whose attributes all exist never lists them
+    known = connect()
+    apply(known, "asmith,username,add,region,NA,2", "asmith,username,add,region,Mars,2")
+    assert known.calls[LIST_ATTRIBUTES] == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [permission_denied(LIST_ATTRIBUTES), ConnectCallError(LIST_ATTRIBUTES, "ThrottlingException", "slow")],
+)
+def test_when_the_attributes_cannot_be_listed_the_row_fails_as_before_and_the_rest_go_on(
+    error: Exception,
+) -> None:
+    # Given ListPredefinedAttributes refused (denied, or busy after the adapter's retries)
+    fake = connect()
+    fake.inject(LIST_ATTRIBUTES, error)
+    # When a file names an unknown attribute beside a good row
+    result = apply(fake, "asmith,username,add,skill,Sales,2", "asmith,username,add,region,NA,2")
+    # Then the unknown one fails with the plain message, and the good row is applied
+    assert by_line(result) == {
+        2: (Status.FAILED, "attribute 'skill' is not a predefined attribute in this instance"),
+        3: (Status.SUCCEEDED, "added at level 2"),
+    }
+    assert fake.calls[LIST_ATTRIBUTES] == 1
 
 
 def test_a_value_list_of_ten_or_fewer_is_shown_whole() -> None:

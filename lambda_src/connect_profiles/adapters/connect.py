@@ -30,6 +30,7 @@ from connect_profiles.contract import DEFAULT_CONNECT_MAX_ATTEMPTS
 from connect_profiles.domain.model import IdentifierType, Proficiency
 from connect_profiles.ports import (
     ACCESS_DENIED_CODES,
+    LIST_ATTRIBUTES_PAGE,
     LIST_GROUPS_PAGE,
     LIST_USERS_PAGE,
     SEARCH_USERS_PAGE,
@@ -224,6 +225,14 @@ class ConnectGateway:
             raise
         instance = response["Instance"]
         return InstanceSummary(instance["Id"], instance.get("Arn", ""), instance.get("InstanceAlias", ""))
+
+    def attribute_names(self) -> list[str]:
+        pages = self._pages(
+            "ListPredefinedAttributes",
+            self._client.list_predefined_attributes,
+            MaxResults=LIST_ATTRIBUTES_PAGE,
+        )
+        return [item["Name"] for page in pages for item in page.get("PredefinedAttributeSummaryList", [])]
 
     # --- writes -------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ decide where the bytes go. The steps are separate so a durable job can checkpoin
 
 from __future__ import annotations
 
+import difflib
 import logging
 import threading
 from collections import Counter
@@ -201,16 +202,16 @@ def prepare(
     user_count = gateway.count_users()  # fails fast on an unknown instance or bad credentials
     # Describing attributes and resolving usernames use different APIs, so they run side by side.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare") as pool:
-        values_future = pool.submit(lambda: {name: gateway.attribute_values(name) for name in attributes})
+        described = pool.submit(_describe_attributes, gateway, attributes)
         directory = resolve_usernames(gateway, usernames, user_count, name_ids=listing)
         groups = resolve_groups(gateway, group_keys, directory, max_users=max_group_users)
-        values = values_future.result()
+        values, names = described.result()
 
     settled = list(offline.settled)
     users: dict[str, UserWork] = {}
     group_rows: list[GroupRow] = []
     for change in offline.changes:
-        problem = "" if change.empties else _attribute_problem(change, values)
+        problem = "" if change.empties else _attribute_problem(change, values, names)
         if problem:
             settled.append(RowOutcome(change.row, Status.FAILED, problem))
             continue
@@ -299,15 +300,56 @@ def _named_user(row: CsvRow, directory: Directory) -> str | None:
     return None
 
 
-def _attribute_problem(change: Change, values: Mapping[str, list[str] | None]) -> str:
+def _describe_attributes(
+    gateway: Connect, attributes: Sequence[str]
+) -> tuple[dict[str, list[str] | None], list[str] | None]:
+    """Each attribute's values (None: no such attribute) and, only when the file names an unknown
+    one, every attribute's name for the hint: one listing per job, none when all are known."""
+    values = {name: gateway.attribute_values(name) for name in attributes}
+    if all(allowed is not None for allowed in values.values()):
+        return values, None
+    try:
+        names = gateway.attribute_names()
+    except (ConnectCallError, ConnectUnavailable, PermissionDenied) as error:
+        # Only a hint: refused or busy, the rows fail as they would without it.
+        logger.warning("predefined attributes not listed for the hint", extra={"reason": str(error)})
+        return values, None
+    return values, sorted(names, key=str.casefold)
+
+
+def _attribute_problem(
+    change: Change, values: Mapping[str, list[str] | None], names: Sequence[str] | None
+) -> str:
     allowed = values[change.row.attribute]
     if allowed is None:
-        return f"attribute {change.row.attribute!r} is not a predefined attribute in this instance"
+        attribute = change.row.attribute
+        hint = _hint(attribute, names)
+        return f"attribute {attribute!r} is not a predefined attribute in this instance{hint}"
     if change.row.value not in allowed:
         shown = ", ".join(allowed[:10]) + (", …" if len(allowed) > 10 else "")
         attribute = change.row.attribute
         return f"value {change.row.value!r} is not a value of attribute {attribute!r} (values: {shown})"
     return ""
+
+
+def _hint(attribute: str, names: Sequence[str] | None) -> str:
+    """The closest attribute name (ignoring case first) and the first ten names there are."""
+    if names is None:
+        return ""
+    if not names:
+        return "; this instance has no predefined attributes at all"
+    shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
+    closest = _closest(attribute, names)
+    guess = f"; did you mean {closest!r}?" if closest else ""
+    return f"{guess} (attributes: {shown})"
+
+
+def _closest(attribute: str, names: Sequence[str]) -> str | None:
+    folded = {name.casefold(): name for name in names}
+    if attribute.casefold() in folded:
+        return folded[attribute.casefold()]
+    matches = difflib.get_close_matches(attribute.casefold(), list(folded), n=1)
+    return folded[matches[0]] if matches else None
 
 
 # --- run --------------------------------------------------------------------------------------
