@@ -64,12 +64,12 @@ def _command(running: RunningEmulator, *args: str) -> list[str]:
 
 
 def _on_a_terminal(
-    command: list[str], environment: dict[str, str], answer: bytes | None
+    command: list[str], environment: dict[str, str], answer: bytes | None, *, columns: int = 120
 ) -> tuple[int, bytes]:
-    """Run `command` with stdin, stdout and stderr on a pseudo-terminal 120 columns wide; type
+    """Run `command` with stdin, stdout and stderr on a pseudo-terminal `columns` wide; type
     `answer` when the question appears. Returns the exit status and everything shown."""
     main_fd, child_fd = os.openpty()
-    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     process = subprocess.Popen(command, stdin=child_fd, stdout=child_fd, stderr=child_fd, env=environment)
     os.close(child_fd)
     shown = b""
@@ -133,6 +133,29 @@ class TestConfirmation:
         assert status == 0, shown
         assert QUESTION not in shown
         assert len(emulator.service.stats().writes) == 1
+
+    def test_a_narrow_terminal_shows_each_row_with_its_whole_message_under_it(
+        self, emulator: RunningEmulator, tmp_path: Path
+    ) -> None:
+        # Given a row whose message is long, planned on a terminal 80 columns wide
+        changes = _changes(tmp_path, ("jdoe", "username", "add", "langauge", "French", "3"))
+        status, shown = _on_a_terminal(
+            _command(emulator, "plan", str(changes)), _environment(emulator), None, columns=80
+        )
+        assert status == 1, shown
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())  # styles and cursor moves
+        lines = [line.rstrip("\r ").rpartition("\r")[2].rstrip() for line in text.split("\n")]
+        # Then the row is one line of its cells, and the message follows it, indented, words whole
+        start = lines.index("line 2  jdoe  add  langauge=French  3  failed")
+        message = []
+        for line in lines[start + 1 :]:
+            if not line.startswith("    "):
+                break
+            message.append(line.strip())
+        assert " ".join(message).startswith(
+            "attribute 'langauge' is not a predefined attribute in this instance; did you mean 'language'?"
+        )
+        assert all(len(line) <= 80 for line in lines[start : start + 1 + len(message)])
 
     def test_no_color_on_a_terminal_has_no_styling(self, emulator: RunningEmulator, tmp_path: Path) -> None:
         command = _command(emulator, "apply", str(_changes(tmp_path)), "--out", str(tmp_path / "out"))

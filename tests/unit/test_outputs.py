@@ -332,6 +332,7 @@ def test_the_whole_body_of_an_applied_job_reads_as_a_person_expects() -> None:
         "Warning: Ignored unknown column: 'notes'.",
         "",
         f"Files in {LOCATION}:",
+        "  report.html: the page to open: counts, failures by reason, changes per user",
         "  report.csv: every row with its status and message",
         "  changes.csv: every proficiency changed, per user, before and after",
         "  rollback.csv: drop it into incoming/ to undo this job's changes",
@@ -349,6 +350,7 @@ def test_the_cli_summary_says_how_to_use_the_files_with_the_cli_not_the_bucket()
     tail = body.split("\n")[body.split("\n").index("Files in run-1:") :]
     assert tail == [
         "Files in run-1:",
+        "  report.html: the page to open: counts, failures by reason, changes per user",
         "  report.csv: every row with its status and message",
         "  changes.csv: every proficiency changed, per user, before and after",
         "  rollback.csv: undoes this job's changes: "

@@ -187,6 +187,7 @@ def _file_lines(
     return [
         "",
         f"Files in {location}:",
+        f"  {REPORT_HTML}: the page to open: counts, failures by reason, changes per user",
         f"  {REPORT}: every row with its status and message",
         f"  {CHANGES}: every proficiency changed, per user, before and after",
         f"  {ROLLBACK}: {rollback}",

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -46,6 +47,11 @@ _STATUS_STYLES = {
 def _console(stream: TextIO, environ: Mapping[str, str]) -> Console:
     plain = bool(environ.get("NO_COLOR"))
     return Console(file=stream, color_system=None if plain else "auto", highlight=False)
+
+
+# Narrower than this, a table would leave the message (what people read) a sliver: each row is shown
+# as a line of its cells with its message indented under it instead.
+TABLE_MIN_WIDTH = 120
 
 
 class Terminal:
@@ -101,7 +107,17 @@ class Terminal:
         if not self.out.is_terminal:
             self.say(format_table(OUTCOME_COLUMNS, cells))
             return
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        # expand: the message column takes what the short ones leave (ratio works only when expanded)
+        if self.out.width < TABLE_MIN_WIDTH:
+            for outcome, row in zip(outcomes, cells, strict=True):
+                pair = "=".join(cell for cell in row[3:5] if cell)
+                line = Text(f"line {row[0]}  {'  '.join(c for c in (row[1], row[2], pair, row[5]) if c)}  ")
+                line.append(row[6], style=_STATUS_STYLES[outcome.status])
+                self.out.print(line, overflow="fold")
+                if row[7]:
+                    self.out.print(Padding(Text(row[7]), (0, 0, 0, 4)), overflow="fold")
+            return
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
         for name in OUTCOME_COLUMNS:
             wraps = name in ("identifier", "message")
             table.add_column(name, no_wrap=not wraps, overflow="fold", ratio=3 if name == "message" else None)
