@@ -567,6 +567,3 @@ def _exit_status(result: JobResult, *, interrupted: bool = False) -> int:
         return EXIT_INTERRUPTED
     return EXIT_ROWS_FAILED if result.failed else EXIT_OK
 
-
-if __name__ == "__main__":
-    sys.exit(main())
