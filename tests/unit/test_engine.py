@@ -1654,3 +1654,63 @@ def test_no_question_when_nothing_would_be_written(rows: tuple[str, ...], dry_ru
     run_job(csv_file(*rows), fake, SETTINGS, dry_run=dry_run, confirm=confirm)
     assert asked == []
     assert fake.writes == []
+
+
+def test_a_permission_refused_while_reading_asks_nothing_and_the_run_reports_it() -> None:
+    # Given two users, the read of one of which the role may not make (IAM refuses it every time:
+    # the real run meets it too), while the other would change
+    fake = connect()
+    for nth in (2, 3, 4):
+        fake.inject(LIST_PROFICIENCIES, permission_denied(LIST_PROFICIENCIES), nth=nth)
+    asked: list[Preview] = []
+    # When the job is applied with a confirmation
+    rows = ("jdoe,username,add,tier,Tier1,2", "asmith,username,add,region,EMEA,1")
+    result = run_job(csv_file(*rows), fake, SETTINGS, dry_run=False, confirm=asked.append)
+    # Then nothing was asked (there is nothing honest to ask about), and the run met the refusal
+    assert asked == []
+    assert fake.writes == []
+    assert result.denied is not None
+
+
+def test_ctrl_c_while_reading_for_the_question_asks_nothing_and_writes_nothing() -> None:
+    fake = connect()
+    stop = threading.Event()
+    stop.set()
+    asked: list[Preview] = []
+    result = run_job(
+        csv_file("jdoe,username,add,tier,Tier1,2"),
+        fake,
+        SETTINGS,
+        dry_run=False,
+        confirm=asked.append,
+        interrupt=stop,
+    )
+    assert asked == []
+    assert fake.writes == []
+    assert [o.message for o in result.outcomes] == ["not applied: interrupted"]
+
+
+def test_reading_for_the_question_shows_progress_and_a_busy_read_fails_its_rows_not_the_question() -> None:
+    # Given two users, one of whose reads stays failing past every retry
+    fake = connect()
+    fake.inject(LIST_PROFICIENCIES, ConnectCallError(LIST_PROFICIENCIES, "ThrottlingException", "slow"))
+    seen: list[tuple[int, int]] = []
+    asked: list[Preview] = []
+
+    def confirm(preview: Preview) -> bool:
+        asked.append(preview)
+        return True
+
+    run_job(
+        csv_file("jdoe,username,add,tier,Tier1,2", "asmith,username,add,region,EMEA,1"),
+        fake,
+        SETTINGS,
+        dry_run=False,
+        confirm=confirm,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    # Then the question came, counting the user whose read failed as a failed row
+    [preview] = asked
+    assert (preview.changes, preview.users, preview.failed) == (1, 1, 1)
+    # And progress was reported while reading, before the question, as well as while applying
+    assert seen.count((2, 2)) == 2

@@ -202,10 +202,10 @@ def s3_console_links(bucket: str, prefix: str, region: str, names: Sequence[str]
     phone or in a mail client, where an s3:// path is no link. The console's address scheme is not
     documented; this is the one the console itself shows for an object, per partition."""
     console = next((url for start, url in _CONSOLES if region.startswith(start)), _CONSOLE)
-    where = f"region={quote(region, safe='')}&bucketType=general"
+    # Bucket names and Regions are letters, digits, dots and hyphens: only the key needs quoting.
+    where = f"region={region}&bucketType=general"
     return ["", "Open in the S3 console:"] + [
-        f"  {name}: {console}/s3/object/{quote(bucket, safe='')}?{where}&prefix={quote(prefix + name)}"
-        for name in names
+        f"  {name}: {console}/s3/object/{bucket}?{where}&prefix={quote(prefix + name)}" for name in names
     ]
 
 
