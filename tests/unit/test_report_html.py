@@ -294,6 +294,22 @@ def test_the_page_fetches_nothing() -> None:
     assert "connect:ListUsers" in dom.one(id="stopped").text
 
 
+def test_a_reason_with_exactly_the_lines_shown_has_no_more_and_a_sync_removal_is_named() -> None:
+    exact = [row(line, Status.FAILED, "same reason") for line in range(2, 2 + LINES_SHOWN)]
+    removal = RowOutcome(CsvRow(0, "u-1", "user_id", "remove", "tier", "T9", ""), Status.FAILED, "refused")
+    trs = parse(page_of(job([*exact, removal]))).one("section", id="failures").one("tbody").find_all("tr")
+    assert [tr.find_all("td")[2].text for tr in trs] == [
+        ", ".join(str(line) for line in range(2, 2 + LINES_SHOWN)),
+        "(sync removal)",
+    ]
+
+
+def test_the_note_of_more_says_how_many_are_hidden() -> None:
+    changes = [change(f"user{n}", "T1", None, 2) for n in range(ROWS_SHOWN + 3)]
+    [more] = parse(page_of(job([row(2, Status.SUCCEEDED)], changes))).find_all("p", **{"class": "more"})
+    assert more.attrs["data-hidden"] == "3"
+
+
 def test_a_large_job_shows_the_first_rows_of_each_section_and_says_where_the_rest_are() -> None:
     # Given 100,000 changes to distinct users and as many failures, each with its own reason
     total = 100_000
