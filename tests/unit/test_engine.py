@@ -1656,6 +1656,16 @@ def test_no_question_when_nothing_would_be_written(rows: tuple[str, ...], dry_ru
     assert fake.writes == []
 
 
+def _recording(asked: list[Preview]) -> Callable[[Preview], bool]:
+    """A confirmation that notes each question and says yes."""
+
+    def confirm(preview: Preview) -> bool:
+        asked.append(preview)
+        return True
+
+    return confirm
+
+
 def test_a_permission_refused_while_reading_asks_nothing_and_the_run_reports_it() -> None:
     # Given two users, the read of one of which the role may not make (IAM refuses it every time:
     # the real run meets it too), while the other would change
@@ -1665,7 +1675,7 @@ def test_a_permission_refused_while_reading_asks_nothing_and_the_run_reports_it(
     asked: list[Preview] = []
     # When the job is applied with a confirmation
     rows = ("jdoe,username,add,tier,Tier1,2", "asmith,username,add,region,EMEA,1")
-    result = run_job(csv_file(*rows), fake, SETTINGS, dry_run=False, confirm=asked.append)
+    result = run_job(csv_file(*rows), fake, SETTINGS, dry_run=False, confirm=_recording(asked))
     # Then nothing was asked (there is nothing honest to ask about), and the run met the refusal
     assert asked == []
     assert fake.writes == []
@@ -1682,7 +1692,7 @@ def test_ctrl_c_while_reading_for_the_question_asks_nothing_and_writes_nothing()
         fake,
         SETTINGS,
         dry_run=False,
-        confirm=asked.append,
+        confirm=_recording(asked),
         interrupt=stop,
     )
     assert asked == []
