@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import subprocess
+import sys
 import threading
 import types
 from pathlib import Path
@@ -273,6 +276,36 @@ class TestCli:
         assert "connect-profiles: warning: could not read the account's Connect quotas" in err
         assert "AccessDeniedException" in err
         assert f"  {LUP}: 1.8/s, burst 5 (documented default)" in out
+
+    def test_the_warning_is_said_once_by_the_cli_not_logged_beside_it(
+        self, start_emulator: EmulatorFactory, tmp_path: Path
+    ) -> None:
+        # Given no Service Quotas to read, and the CLI run as people run it (no test logging set up)
+        running = start_emulator()
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL_CONNECT": running.endpoint_url,
+            "AWS_ENDPOINT_URL_SERVICE_QUOTAS": "http://127.0.0.1:9",  # discard: nothing listens
+            "PYTHONPATH": os.pathsep.join(sys.path),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "connect_profiles.entrypoints.cli",
+            "plan",
+            str(_plan_file(tmp_path)),
+        ]
+        finished = subprocess.run(
+            [*command, "--instance-id", running.instance.id],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert finished.returncode == 0, finished.stderr
+        # Then stderr says it once, in the CLI's words
+        assert finished.stderr.count("could not read the account's Connect quotas") == 1, finished.stderr
+        assert "connect-profiles: warning: could not read the account's Connect quotas" in finished.stderr
 
 
 # --- adapting to another client on the same quota -------------------------------------------------

@@ -4,6 +4,7 @@ import), each honouring the standard AWS_ENDPOINT_URL_<SERVICE> variables."""
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ from connect_profiles.adapters.pacing import Pacer
 from connect_profiles.adapters.quotas import PacingOptions, PacingPlan, pacing_lines, resolve_pacing
 
 _RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 5})
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ def aws_clients(pacing: PacingOptions, workers: int, connect_attempts: int) -> A
     Connect's quotas are per account, whichever job is calling. The account's quotas are read
     (one paged ListServiceQuotas) when the environment starts its first job."""
     plan = resolve_pacing(pacing)
+    for warning in plan.warnings:
+        log.warning("Connect pacing: %s", warning)
     pacer = plan.pacer()
     return AwsClients(
         s3=boto3.client("s3", config=_RETRIES),

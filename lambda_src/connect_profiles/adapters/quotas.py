@@ -14,7 +14,6 @@ rate: Service Quotas is then not read), then the account's quota, then the docum
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,8 +32,6 @@ from connect_profiles.contract import (
     JOB_ACTIONS,
     connect_quota_name,
 )
-
-log = logging.getLogger(__name__)
 
 SERVICE_CODE = "connect"
 PAGE = 100  # ListServiceQuotas' maximum
@@ -212,9 +209,7 @@ def resolve_pacing(
         plan = plan_pacing(options, quotas=None, refused=str(error), apis=apis)
     else:
         plan = plan_pacing(options, quotas=quotas, apis=apis)
-    for warning in plan.warnings:
-        log.warning("Connect pacing: %s", warning)
-    return plan
+    return plan  # its warnings are the caller's to show: the CLI on stderr, the function in its log
 
 
 def pacing_lines(plan: PacingPlan, pacer: Pacer) -> list[str]:
