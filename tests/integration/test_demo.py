@@ -16,15 +16,15 @@ from local_stand_ins import demo
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _run_demo(*args: str) -> subprocess.CompletedProcess[str]:
+    """The demo in its own process, as `make demo` runs it (moto's state is per process)."""
+    command = [sys.executable, "-m", "local_stand_ins.demo", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+
+
 def test_the_demo_runs_the_job_and_leaves_its_files(tmp_path: Path) -> None:
     out = tmp_path / "demo-output"
-    result = subprocess.run(
-        [sys.executable, "-m", "local_stand_ins.demo", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = _run_demo("--out", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout
     assert "LOCAL STAND-INS" in printed
@@ -63,13 +63,7 @@ def test_the_demo_dry_runs_another_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     # When the demo runs on it as a dry run (make demo CSV=... DRY_RUN=1), in a process of its own:
     # moto's state is per process, and the suite's own moto server already holds the stack's table
-    result = subprocess.run(
-        [sys.executable, "-m", "local_stand_ins.demo", "--csv", str(changes), "--dry-run", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = _run_demo("--csv", str(changes), "--dry-run", "--out", str(out))
     # Then the file went to dry-run/, and the job planned it without writing
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout
