@@ -32,6 +32,7 @@ from connect_emulator.server import ConnectEmulator
 from connect_profiles.adapters.s3 import S3Store
 from connect_profiles.contract import JOB_ACTIONS, SNAPSHOT_EVENT
 from connect_profiles.entrypoints import handler
+from connect_profiles.entrypoints.durable import STEP_ATTEMPTS
 from local_stand_ins import (
     BUCKET,
     TABLE,
@@ -339,12 +340,14 @@ def _proficiency_changes(users: list[Any]) -> list[str]:
 def test_an_outage_of_one_api_retries_the_batch_and_applies_each_change_once(
     local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given Connect answers its first 20 AssociateUserProficiencies calls with 500, and botocore
-    # gives up on the first failure (so only the durable step retry can get the rows through)
+    # Given Connect answers its first AssociateUserProficiencies calls with 500, and botocore gives
+    # up on the first failure (so only the durable step retry can get the rows through). Each
+    # attempt but the last meets at least one of them, however many calls the machine's speed lets
+    # into flight before the batch stops: so many calls are sure to be over by the last attempt.
     emulator = start_connect(
         load_seed(SAMPLE_SEED),
         quota=UNTHROTTLED,
-        outages=[Outage("AssociateUserProficiencies", first_calls=20)],
+        outages=[Outage("AssociateUserProficiencies", first_calls=STEP_ATTEMPTS - 1)],
     )
     try:
         _point_function_at(emulator, local_aws, monkeypatch)
