@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -104,13 +103,6 @@ def pace_client(client: Any, pacer: Pacer) -> Any:
     return client
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceSummary:
-    id: str
-    arn: str
-    alias: str
-
-
 class InstanceNotFound(ConnectUnavailable):
     """No such instance in the Region the client called: the id, or the Region, is wrong."""
 
@@ -139,18 +131,7 @@ class ConnectGateway:
     def count_users(self) -> int:
         """The instance's approximate user count, from one SearchUsers call; also proves the instance
         exists and the credentials work before anything else is attempted."""
-        try:
-            response = self._call("SearchUsers", self._client.search_users, MaxResults=1)
-        except ConnectCallError as error:
-            region = self._client.meta.region_name
-            if error.not_found:
-                raise InstanceNotFound(self.instance_id, region, error) from error
-            if error.code == "UnrecognizedClientException":
-                raise ConnectUnavailable(
-                    f"the AWS credentials were not recognised in Region {region} ({error.message}); "
-                    "run `aws configure` or `aws sso login`, or pass --profile"
-                ) from error
-            raise
+        response = self._on_the_instance("SearchUsers", self._client.search_users, MaxResults=1)
         return int(response.get("ApproximateTotalCount", 0))
 
     def list_users(self) -> Iterator[UserRef]:
@@ -214,17 +195,11 @@ class ConnectGateway:
             raise
         return list(response["PredefinedAttribute"].get("Values", {}).get("StringList", []))
 
-    def describe_instance(self) -> InstanceSummary:
-        """The instance's id, ARN and alias (DescribeInstance), for the CLI to show where it is about
-        to write; an unknown instance names the Region it was looked for in."""
-        try:
-            response = self._call("DescribeInstance", self._client.describe_instance)
-        except ConnectCallError as error:
-            if error.not_found:
-                raise InstanceNotFound(self.instance_id, self._client.meta.region_name, error) from error
-            raise
-        instance = response["Instance"]
-        return InstanceSummary(instance["Id"], instance.get("Arn", ""), instance.get("InstanceAlias", ""))
+    def instance_alias(self) -> str:
+        """The instance's alias (DescribeInstance), for the CLI to show where it is about to write;
+        an unknown instance names the Region it was looked for in."""
+        response = self._on_the_instance("DescribeInstance", self._client.describe_instance)
+        return str(response["Instance"].get("InstanceAlias", ""))
 
     def attribute_names(self) -> list[str]:
         pages = self._pages(
@@ -281,6 +256,18 @@ class ConnectGateway:
             raise ConnectUnavailable(f"{operation}: {error}") from error
         self._count_retries(response)
         return response
+
+    def _on_the_instance(
+        self, operation: str, method: Callable[..., dict[str, Any]], **params: Any
+    ) -> dict[str, Any]:
+        """A call that proves the instance exists: not found is InstanceNotFound, naming the Region.
+        (Unrecognised credentials are an access-denied code: `_call` makes them PermissionDenied.)"""
+        try:
+            return self._call(operation, method, **params)
+        except ConnectCallError as error:
+            if error.not_found:
+                raise InstanceNotFound(self.instance_id, self._client.meta.region_name, error) from error
+            raise
 
     def _count_retries(self, response: dict[str, Any]) -> None:
         attempts = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))

@@ -23,17 +23,20 @@ class Target:
     note: str = ""  # why the alias is missing
 
     @property
+    def instance(self) -> str:
+        """`alias (id)`, or the id alone when the alias is unknown."""
+        return f"{self.alias} ({self.instance_id})" if self.alias else self.instance_id
+
+    @property
     def where(self) -> str:
         """`alias (id) in account/region`, as the confirmation question says it."""
-        instance = f"{self.alias} ({self.instance_id})" if self.alias else self.instance_id
-        return f"{instance} in {self.account or 'an unknown account'}/{self.region.name}"
+        return f"{self.instance} in {self.account or 'an unknown account'}/{self.region.name}"
 
     def line(self) -> str:
         account = self.account or "unknown (STS GetCallerIdentity did not answer)"
-        instance = f"{self.alias} ({self.instance_id})" if self.alias else self.instance_id
         return (
             f"Target: account {account}, Region {self.region.name} (from {self.region.source}), "
-            f"instance {instance}"
+            f"instance {self.instance}"
         )
 
     def as_dict(self) -> dict[str, str]:
@@ -49,7 +52,7 @@ def find_target(gateway: ConnectGateway, who: Caller, region: RegionChoice) -> T
     """DescribeInstance for the alias; an unknown instance raises InstanceNotFound (naming the Region
     looked in). A refused DescribeInstance is no reason to stop: the id alone is shown."""
     try:
-        alias = gateway.describe_instance().alias
+        alias = gateway.instance_alias()
         note = ""
     except PermissionDenied as error:
         alias = ""

@@ -87,7 +87,7 @@ def _plan_or_apply(args: argparse.Namespace, *, dry_run: bool) -> int:
     terminal = Terminal()
     interrupts = Interrupts()
     who = resolve_caller(args)
-    gateway, pacer, plan = paced_gateway(args, settings, cancel=interrupts.event)
+    gateway, pacer, pacing = paced_gateway(args, settings, cancel=interrupts.event)
     target = find_target(gateway, who, args.region_choice)
     terminal.note(target.line(), style="bold")
     if target.note:
@@ -138,7 +138,7 @@ def _plan_or_apply(args: argparse.Namespace, *, dry_run: bool) -> int:
             instance_id=args.instance_id,
             duration_seconds=duration,
             location=str(out_dir) if out_dir else None,
-            notes=pacing_lines(plan, pacer),
+            notes=pacing_lines(pacing, pacer),
             door="cli",
         )
         if args.verbose or len(result.outcomes) <= TABLE_ROWS:
