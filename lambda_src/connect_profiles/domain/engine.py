@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from connect_profiles.contract import DEFAULT_MAX_GROUP_USERS, DEFAULT_MAX_PROFICIENCIES
 from connect_profiles.domain.csv_input import DEFAULT_LIMITS, Limits, check_row, find_duplicates, read_csv
 from connect_profiles.domain.model import (
+    STATUS_ORDER,
     Action,
     Change,
     ChangeRecord,
@@ -156,6 +157,17 @@ class JobResult:
     @property
     def failed(self) -> int:
         return self.counts()[Status.FAILED.value]
+
+    @property
+    def failures(self) -> list[RowOutcome]:
+        """Every failed outcome, a sync file's implicit removals included (retry.csv holds rows)."""
+        return [outcome for outcome in self.outcomes if outcome.status is Status.FAILED]
+
+    def statuses_shown(self) -> list[Status]:
+        """The statuses people are shown counts of, in STATUS_ORDER: those the job has, and failed
+        always (a clean job says `0 failed`)."""
+        counts = self.counts()
+        return [status for status in STATUS_ORDER if counts[status.value] or status is Status.FAILED]
 
 
 # --- read -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -76,6 +76,12 @@ class Status(StrEnum):
 
 # The order people read the counts in, in every output.
 STATUS_ORDER = (Status.SUCCEEDED, Status.PLANNED, Status.SKIPPED, Status.FAILED)
+
+
+def tally(counts: Mapping[str, int]) -> str:
+    """`3 succeeded, 1 failed`: the non-zero counts by status value, in STATUS_ORDER."""
+    return ", ".join(f"{counts[s.value]} {s.value}" for s in STATUS_ORDER if counts.get(s.value))
+
 
 # The files a job writes (DESIGN section 3), named here so every output can point at the others.
 REPORT = "report.csv"

@@ -20,12 +20,11 @@ from connect_profiles.domain.model import (
     REPORT_HTML,
     RETRY,
     ROLLBACK,
-    STATUS_ORDER,
     ChangeRecord,
     Denial,
     IdentifierType,
-    Status,
     failures_by_reason,
+    tally,
 )
 from connect_profiles.domain.report_html import report_html
 
@@ -100,9 +99,7 @@ class Summary:
 
 def _counts_phrase(result: JobResult) -> str:
     counts = result.counts()
-    return ", ".join(
-        f"{counts[s.value]} {s.value}" for s in STATUS_ORDER if counts[s.value] or s is Status.FAILED
-    )
+    return ", ".join(f"{counts[s.value]} {s.value}" for s in result.statuses_shown())
 
 
 def summarise(
@@ -137,10 +134,10 @@ def summarise(
         "By action:",
     ]
     for action, by_status in sorted(result.counts_by_action().items()):
-        detail = ", ".join(f"{by_status[s.value]} {s.value}" for s in STATUS_ORDER if by_status[s.value])
+        detail = tally(by_status)
         lines.append(f"  {action}: {detail}")
     lines += _group_lines(result)
-    failures = [outcome for outcome in result.outcomes if outcome.status is Status.FAILED]
+    failures = result.failures
     groups = failures_by_reason(failures)
     if len(groups) < len(failures):
         lines += ["", f"Failures by reason ({len(groups)} reasons):"]

@@ -16,10 +16,9 @@ from connect_profiles.domain.engine import JobResult
 from connect_profiles.domain.model import (
     CHANGES,
     REPORT,
-    STATUS_ORDER,
     ChangeRecord,
-    Status,
     failures_by_reason,
+    tally,
 )
 
 ROWS_SHOWN = 500  # per section: a 100k-row job's page stays a few hundred kilobytes
@@ -128,10 +127,9 @@ def _stopped(result: JobResult) -> list[str]:
 def _counts(result: JobResult) -> list[str]:
     """The count of each status the job has, and failed always, as the summary counts them."""
     counts = result.counts()
-    shown = [s for s in STATUS_ORDER if counts[s.value] or s is Status.FAILED]
     items = [
         f'<li data-status="{s.value}"><span class="count">{counts[s.value]}</span> {s.value}</li>\n'
-        for s in shown
+        for s in result.statuses_shown()
     ]
     return [
         '<section id="counts">\n<h2>Rows by status</h2>\n<ul class="counts">\n',
@@ -149,7 +147,7 @@ def _warnings(warnings: Sequence[str]) -> list[str]:
 
 
 def _failures(result: JobResult) -> list[str]:
-    failures = [outcome for outcome in result.outcomes if outcome.status is Status.FAILED]
+    failures = result.failures
     if not failures:
         return []
     groups = failures_by_reason(failures)
@@ -180,12 +178,12 @@ def _changes(result: JobResult) -> list[str]:
         nothing = "Nothing would change." if result.dry_run else "Nothing changed."
         return [f'<section id="changes">\n<h2>{heading}</h2>\n<p>{nothing}</p>\n</section>\n']
     by_status = Counter(change.status.value for change in changes)
-    tally = ", ".join(f"{by_status[s.value]} {s.value}" for s in STATUS_ORDER if by_status[s.value])
+    statuses = tally(by_status)
     users = len({change.user_id for change in changes})
     body = [_user_rows(group) for group in _by_user(changes[:ROWS_SHOWN])]
     return [
         '<section id="changes">\n',
-        f"<h2>{heading} ({len(changes)} proficiency changes to {users} users: {tally})</h2>\n",
+        f"<h2>{heading} ({len(changes)} proficiency changes to {users} users: {statuses})</h2>\n",
         '<div class="scroll"><table>\n<thead><tr><th>Attribute</th><th>Value</th>'
         '<th class="num">Before</th><th class="num">After</th><th>Status</th>'
         '<th class="num">Line</th><th>Message</th></tr></thead>\n',

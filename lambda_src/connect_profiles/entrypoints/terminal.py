@@ -107,7 +107,6 @@ class Terminal:
         if not self.out.is_terminal:
             self.say(format_table(OUTCOME_COLUMNS, cells))
             return
-        # expand: the message column takes what the short ones leave (ratio works only when expanded)
         if self.out.width < TABLE_MIN_WIDTH:
             for outcome, row in zip(outcomes, cells, strict=True):
                 pair = "=".join(cell for cell in row[3:5] if cell)
@@ -117,6 +116,7 @@ class Terminal:
                 if row[7]:
                     self.out.print(Padding(Text(row[7]), (0, 0, 0, 4)), overflow="fold")
             return
+        # expand: the message column takes what the short ones leave (ratio works only when expanded)
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
         for name in OUTCOME_COLUMNS:
             wraps = name in ("identifier", "message")
@@ -218,7 +218,6 @@ def summary_document(
     """The result summary as one JSON document, for scripts: the same keys every time."""
     statuses = [status.value for status in Status]
     counts = result.counts()
-    failures = [outcome for outcome in result.outcomes if outcome.status is Status.FAILED]
     document: dict[str, Any] = {
         "command": command,
         "file": file,
@@ -233,7 +232,7 @@ def summary_document(
         },
         "failures_by_reason": [
             {"reason": reason, "count": len(lines), "lines": lines}
-            for reason, lines in failures_by_reason(failures)
+            for reason, lines in failures_by_reason(result.failures)
         ],
         "changes": len(result.changes),
         "warnings": list(result.warnings),
